@@ -1,0 +1,196 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), settings, the app and users.
+
+Every test that asks for ``database_url`` (directly or through ``ctx``, ``client`` …) runs
+twice: once on SQLite and once on a real PostgreSQL server started for the session.
+"""
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.services import PostgresServer, postgres_server, redis_server, RedisServer
+
+# A developer's own VESALIUS_* variables must not change what the tests see.
+for _key in list(os.environ):
+    if _key.startswith("VESALIUS_") and _key != "VESALIUS_REQUIRE_SERVICES":
+        del os.environ[_key]
+
+from vesalius.accounts.models import Role, User, UserStatus  # noqa: E402
+from vesalius.accounts.service import UserService  # noqa: E402
+from vesalius.app import create_app  # noqa: E402
+from vesalius.config import Settings  # noqa: E402
+from vesalius.context import AppContext, build_context  # noqa: E402
+from vesalius.keys import generate_keys, secrets_dir  # noqa: E402
+from vesalius.migrations import upgrade  # noqa: E402
+
+PASSWORD = "correct-horse-battery-9"
+PG_TEMPLATE = "vesalius_template"
+
+
+def test_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for a test: cheap password hashing, no .env file, text logs."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8,
+        "log_format": "text",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+# -- secrets: one RSA key for the whole session, copied into each data dir ------------------
+@pytest.fixture(scope="session")
+def secrets_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("secrets-template")
+    generate_keys(test_settings(base, "sqlite://"))
+    return secrets_dir(test_settings(base, "sqlite://"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, secrets_template: Path) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(secrets_template, folder / "secrets")
+    return folder
+
+
+# -- databases ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+def pg_admin(server: PostgresServer) -> pg8000.native.Connection:
+    return pg8000.native.Connection(server.user, host=server.host, port=server.port)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer) -> str:
+    conn = pg_admin(pg_server)
+    conn.run(f'CREATE DATABASE "{PG_TEMPLATE}"')
+    conn.close()
+    upgrade(pg_server.url(PG_TEMPLATE))
+    return PG_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "vesalius.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file we copy
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test."""
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_template")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    conn = pg_admin(server)
+    conn.run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield server.url(name)
+    finally:
+        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated SQLite database for this test."""
+    template: Path = request.getfixturevalue("sqlite_template")
+    target = tmp_path / "db" / "vesalius.db"
+    target.parent.mkdir()
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+# -- the application ------------------------------------------------------------------------
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return test_settings(data_dir, database_url)
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[AppContext]:
+    context = build_context(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx: AppContext) -> Iterator[TestClient]:
+    app = create_app(ctx.settings, with_ui=False, ctx=ctx)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+MakeUser = Callable[..., User]
+
+
+@pytest.fixture
+def make_user(ctx: AppContext) -> MakeUser:
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        role: Role = Role.clinician,
+        *,
+        email: str | None = None,
+        password: str = PASSWORD,
+        status: UserStatus = UserStatus.active,
+        name: str | None = None,
+    ) -> User:
+        with ctx.db.session() as session:
+            user, _ = UserService(ctx, session).create_user(
+                None,
+                email=email or f"{role.value}{next(counter)}@example.org",
+                role=role,
+                password=password,
+                status=status,
+                display_name=name,
+            )
+        return user
+
+    return make
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """Sign in and return the Authorization header for the access token."""
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+@pytest.fixture
+def admin(make_user: MakeUser) -> User:
+    return make_user(Role.admin, email="admin@example.org", name="Ada Admin")
+
+
+@pytest.fixture
+def admin_headers(client: TestClient, admin: User) -> dict[str, str]:
+    return login(client, admin.email)

@@ -1,0 +1,147 @@
+"""Start real servers (PostgreSQL, Redis, …) on 127.0.0.1 in temporary directories.
+
+A missing binary skips the tests that need it, with the reason, unless
+VESALIUS_REQUIRE_SERVICES=1 (set by .ci/run after installing them): then it fails.
+"""
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("VESALIUS_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (VESALIUS_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def find_binary(name: str, *patterns: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern))
+        if matches:
+            return matches[-1]
+    return None
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+@dataclass
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+pg8000://{self.user}@{self.host}:{self.port}/{database}"
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # pg_ctl and initdb refuse to run as root.
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@contextlib.contextmanager
+def postgres_server(base: Path) -> Iterator[PostgresServer]:
+    pg_ctl = find_binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl")
+    if pg_ctl is None:
+        missing_service("PostgreSQL (pg_ctl) is not installed")
+    assert pg_ctl is not None
+    bindir = Path(pg_ctl).resolve().parent
+    base.mkdir(parents=True, exist_ok=True)
+    data, sockets = base / "data", base / "sock"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        for path in (base, sockets):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        base.chmod(0o755)
+        # Every parent must be searchable by the postgres user.
+        for parent in base.parents:
+            if parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o011)
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-sync", "--no-instructions"]),
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                      str(base / "postgres.log"), "-w", "-t", "60", "start"]),
+        check=True, capture_output=True,
+    )
+    try:
+        yield PostgresServer(host="127.0.0.1", port=port, user="postgres")
+    finally:
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False, capture_output=True,
+        )
+
+
+# -- Redis ---------------------------------------------------------------------------------
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.contextmanager
+def redis_server(base: Path) -> Iterator[RedisServer]:
+    binary = find_binary("redis-server")
+    if binary is None:
+        missing_service("Redis (redis-server) is not installed")
+    assert binary is not None
+    base.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(base), "--protected-mode", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc=proc)
+        yield RedisServer(port=port, process=proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

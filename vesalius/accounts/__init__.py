@@ -1,0 +1,1 @@
+"""Users, sign-in (passwords, TOTP, rotating refresh tokens), roles and user administration."""

@@ -1,0 +1,53 @@
+"""Who is calling: ``CurrentUser`` and ``AdminUser`` for routers."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from vesalius.accounts.models import Role, User
+from vesalius.accounts.permissions import ensure_role
+from vesalius.accounts.sessions import AuthService
+from vesalius.common.errors import Unauthorized
+from vesalius.deps import ContextDep
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    session_id: str
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="not_authenticated")
+    return token.strip()
+
+
+def get_principal(request: Request, ctx: ContextDep) -> Principal:
+    token = bearer_token(request)
+    # Its own short read transaction: checking a token must never take a write lock.
+    with ctx.db.read_session() as session:
+        user, session_id = AuthService(ctx, session).authenticate(token)
+    request.state.user_id = user.id
+    return Principal(user=user, session_id=session_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: PrincipalDep) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    ensure_role(user, Role.admin)
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]

@@ -1,0 +1,80 @@
+"""RS256 access tokens and opaque refresh tokens."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from vesalius.common.errors import Unauthorized
+from vesalius.db import utcnow
+from vesalius.keys import Keys
+
+ISSUER = "vesalius"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session_id: str
+    role: str
+    expires_at: datetime
+
+
+class AccessTokens:
+    def __init__(self, keys: Keys, lifetime: timedelta) -> None:
+        self._private = keys.jwt_private_pem
+        self._public = keys.jwt_public_pem
+        self.lifetime = lifetime
+
+    def issue(self, *, user_id: int, role: str, session_id: str) -> str:
+        now = utcnow()
+        claims = {
+            "iss": ISSUER,
+            "sub": str(user_id),
+            "sid": session_id,
+            "role": role,
+            "typ": "access",
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._private, algorithm="RS256")
+
+    def decode(self, token: str) -> AccessClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._public,
+                algorithms=["RS256"],  # never "none", never HS256 with the public key
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("access token has expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("access token is invalid", code="invalid_token") from None
+        if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+            raise Unauthorized("access token is invalid", code="invalid_token")
+        return AccessClaims(
+            user_id=int(claims["sub"]),
+            session_id=str(claims["sid"]),
+            role=str(claims.get("role", "")),
+            expires_at=datetime.fromtimestamp(claims["exp"]).astimezone(),
+        )
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A fresh refresh token and the hash we store instead of it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,1 @@
+"""Building blocks every domain shares: errors, API base model, cursors, counters."""

@@ -1,0 +1,92 @@
+"""One Settings object, read from ``VESALIUS_*`` environment variables and ``.env``."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Vesalius has. ``docs/configuration.md`` documents each one (a test checks)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VESALIUS_", env_file=".env", extra="ignore", frozen=False
+    )
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    secret_key: SecretStr | None = None
+    jwt_private_key_file: Path | None = None
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=7, ge=1, le=365)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    login_free_attempts: int = Field(default=5, ge=1)
+    login_ip_free_attempts: int = Field(default=30, ge=1)
+    login_lockout_base_seconds: float = Field(default=2.0, gt=0)
+    login_lockout_max_seconds: float = Field(default=900.0, gt=0)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    admin_email: str = "admin@example.com"
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Accept the friendly "a,b" form as well as a JSON list.
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the driver SQLAlchemy should use."""
+        url = self.database_url or f"sqlite:///{self.resolved_data_dir / 'vesalius.db'}"
+        # pg8000 is the PostgreSQL driver we ship (BSD licence); plain URLs mean it.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+pg8000://" + url[len(prefix) :]
+        return url
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.resolved_data_dir / 'blobs'}"
+
+    @property
+    def queue_backend(self) -> str:
+        return "redis" if self.redis_url else "sqlite"
+
+    @property
+    def database_backend(self) -> str:
+        return "postgresql" if self.sqlalchemy_url.startswith("postgresql") else "sqlite"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

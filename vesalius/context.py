@@ -1,0 +1,54 @@
+"""The process-wide objects every request, page and task reaches through: built once from
+settings, so choosing embedded or scaled mode is configuration only."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import redis
+
+from vesalius.accounts.passwords import Passwords
+from vesalius.accounts.throttle import LoginThrottle
+from vesalius.accounts.tokens import AccessTokens
+from vesalius.accounts.totp import TotpCodec
+from vesalius.common.counters import CounterStore, MemoryCounterStore, RedisCounterStore
+from vesalius.config import Settings
+from vesalius.db import Database
+from vesalius.keys import Keys, load_keys
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    keys: Keys
+    counters: CounterStore
+    passwords: Passwords
+    access_tokens: AccessTokens
+    totp: TotpCodec
+    login_throttle: LoginThrottle
+    redis: "redis.Redis | None" = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.db.dispose()
+        if self.redis is not None:
+            self.redis.close()
+
+
+def build_context(settings: Settings) -> AppContext:
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    keys = load_keys(settings)
+    client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    counters: CounterStore = RedisCounterStore(client) if client else MemoryCounterStore()
+    return AppContext(
+        settings=settings,
+        db=Database(settings.sqlalchemy_url),
+        keys=keys,
+        counters=counters,
+        passwords=Passwords(settings),
+        access_tokens=AccessTokens(keys, timedelta(minutes=settings.access_token_minutes)),
+        totp=TotpCodec(keys),
+        login_throttle=LoginThrottle(counters, settings),
+        redis=client,
+    )

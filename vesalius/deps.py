@@ -1,0 +1,42 @@
+"""Typed FastAPI dependencies every router uses (``SessionDep``, ``ContextDep`` …)."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from vesalius.accounts.sessions import Client
+from vesalius.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.db.session() as session:
+        yield session
+
+
+def get_read_session(ctx: ContextDep) -> Iterator[Session]:
+    with ctx.db.read_session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+def get_client(request: Request) -> Client:
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
