@@ -5,7 +5,6 @@ VESALIUS_REQUIRE_SERVICES=1 (set by .ci/run after installing them): then it fail
 """
 
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -33,12 +32,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
@@ -49,9 +53,9 @@ def find_binary(name: str, *patterns: str) -> str | None:
     if found:
         return found
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern))
+        matches = sorted(Path("/").glob(pattern.lstrip("/")))
         if matches:
-            return matches[-1]
+            return str(matches[-1])
     return None
 
 
@@ -92,9 +96,23 @@ def postgres_server(base: Path) -> Iterator[PostgresServer]:
                 break
             parent.chmod(parent.stat().st_mode | 0o011)
     subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--no-sync", "--no-instructions"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     options = (
@@ -102,16 +120,31 @@ def postgres_server(base: Path) -> Iterator[PostgresServer]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                      str(base / "postgres.log"), "-w", "-t", "60", "start"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(base / "postgres.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield PostgresServer(host="127.0.0.1", port=port, user="postgres")
     finally:
         subprocess.run(
             _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
 
 
@@ -135,9 +168,23 @@ def redis_server(base: Path) -> Iterator[RedisServer]:
     base.mkdir(parents=True, exist_ok=True)
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(base), "--protected-mode", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(base),
+            "--protected-mode",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, proc=proc)

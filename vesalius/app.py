@@ -52,9 +52,7 @@ def create_app(
     observability_api.register(app, registry)
 
     # add_middleware wraps: the last added runs first on the way in.
-    app.add_middleware(
-        BodySizeLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes
-    )
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -64,8 +62,8 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
 
     if with_ui:
         from vesalius.ui import mount_ui

@@ -1,7 +1,9 @@
 """The ``vesalius`` command."""
 
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +14,9 @@ from vesalius.accounts.models import Role, UserStatus
 from vesalius.common.errors import AppError
 from vesalius.config import Settings, load_settings
 from vesalius.keys import ConfigurationError
+
+if TYPE_CHECKING:
+    from vesalius.context import AppContext
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Vesalius imaging hub.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -53,13 +58,19 @@ def _settings() -> Settings:
         raise  # unreachable
 
 
-def _context():  # type: ignore[no-untyped-def]
+@contextmanager
+def _context() -> Iterator["AppContext"]:
     from vesalius.context import build_context
 
     try:
-        return build_context(_settings())
+        ctx = build_context(_settings())
     except ConfigurationError as exc:
         fail(str(exc))
+        raise  # unreachable
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 @app.command()
@@ -76,13 +87,13 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    ctx = _context()
-    if pending_migrations(ctx.db.engine):
-        err.print("[yellow]warning:[/] migrations are pending; run `vesalius db upgrade`")
-    application = create_app(settings, ctx=ctx)
-    bind_host, bind_port = host or settings.host, port or settings.port
-    out.print(f"Vesalius {__version__} on http://{bind_host}:{bind_port}  (Ctrl+C to stop)")
-    uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+    with _context() as ctx:
+        if pending_migrations(ctx.db.engine):
+            err.print("[yellow]warning:[/] migrations are pending; run `vesalius db upgrade`")
+        application = create_app(settings, ctx=ctx)
+        bind_host, bind_port = host or settings.host, port or settings.port
+        out.print(f"Vesalius {__version__} on http://{bind_host}:{bind_port}  (Ctrl+C to stop)")
+        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -91,10 +102,10 @@ def init() -> None:
     from vesalius.accounts.service import first_admin_needed
     from vesalius.migrations import upgrade
 
-    ctx = _context()
-    upgrade(ctx.settings.sqlalchemy_url)
-    with ctx.db.session() as session:
-        created = first_admin_needed(ctx, session)
+    with _context() as ctx:
+        upgrade(ctx.settings.sqlalchemy_url)
+        with ctx.db.session() as session:
+            created = first_admin_needed(ctx, session)
     if created is not None:
         email, password = created
         out.print("[bold green]First administrator created[/] (the password is shown only once):")
@@ -143,9 +154,8 @@ def users_create(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     if password_stdin and not password:
         fail("--password-stdin given but standard input was empty", code=2)
-    ctx = _context()
     try:
-        with ctx.db.session() as session:
+        with _context() as ctx, ctx.db.session() as session:
             user, generated = UserService(ctx, session).create_user(
                 None, email=email, role=role, display_name=name, password=password
             )
@@ -165,9 +175,8 @@ def users_list(
     """List users, newest first."""
     from vesalius.accounts.service import UserService
 
-    ctx = _context()
     table = Table("id", "email", "name", "role", "status", "2FA", "created")
-    with ctx.db.read_session() as session:
+    with _context() as ctx, ctx.db.read_session() as session:
         page = UserService(ctx, session).list_users(None, limit=limit, role=role, status=status)
     for user in page.users:
         table.add_row(
@@ -187,9 +196,8 @@ def users_list(
 def _update_by_email(email: str, **changes: object) -> None:
     from vesalius.accounts.service import UserService
 
-    ctx = _context()
     try:
-        with ctx.db.session() as session:
+        with _context() as ctx, ctx.db.session() as session:
             service = UserService(ctx, session)
             user = service.get_by_email(email)
             if changes:
@@ -223,7 +231,9 @@ def users_reset_totp(email: str) -> None:
 
 @secrets_app.command("generate")
 def secrets_generate(
-    force: Annotated[bool, typer.Option(help="Replace existing secrets (signs everybody out).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace existing secrets (signs everybody out).")
+    ] = False,
 ) -> None:
     """Create the signing key pair and master secret in the data directory (0600)."""
     from vesalius.keys import generate_keys
@@ -237,3 +247,7 @@ def secrets_generate(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

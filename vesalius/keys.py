@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vesalius.config import Settings
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 JWT_PRIVATE_KEY_FILE = "jwt_private.pem"
 MIN_SECRET_LENGTH = 32
 # Values people paste from examples; refusing them in production is cheap insurance.
@@ -98,7 +98,8 @@ def load_keys(settings: Settings) -> Keys:
             + "; ".join(problems)
             + ". Run `vesalius secrets generate` or set the variables named."
         )
-    assert secret is not None and private_pem is not None
+    assert secret is not None
+    assert private_pem is not None
     private_key = serialization.load_pem_private_key(private_pem, password=None)
     public_pem = private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -113,7 +114,8 @@ def _load_secret(settings: Settings, secret_file: Path, problems: list[str]) -> 
             len(value) < MIN_SECRET_LENGTH or value.lower() in WELL_KNOWN_SECRETS
         ):
             problems.append(
-                f"VESALIUS_SECRET_KEY is a default or weak value (use {MIN_SECRET_LENGTH}+ random characters)"
+                "VESALIUS_SECRET_KEY is a default or weak value "
+                f"(use {MIN_SECRET_LENGTH}+ random characters)"
             )
         return value.encode()
     if not secret_file.exists():

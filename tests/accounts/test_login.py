@@ -34,7 +34,9 @@ def test_login_returns_tokens_and_me_works(client: TestClient, make_user: MakeUs
     assert me.json()["lastLoginAt"] is not None
 
 
-def test_wrong_password_and_unknown_email_look_the_same(client: TestClient, make_user: MakeUser) -> None:
+def test_wrong_password_and_unknown_email_look_the_same(
+    client: TestClient, make_user: MakeUser
+) -> None:
     make_user(email="known@example.org")
     wrong = _login(client, "known@example.org", "not-the-password")
     unknown = _login(client, "nobody@example.org", "not-the-password")
@@ -44,7 +46,8 @@ def test_wrong_password_and_unknown_email_look_the_same(client: TestClient, make
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(UserStatus.disabled, "account_disabled"), (UserStatus.pending, "account_pending")]
+    ("status", "code"),
+    [(UserStatus.disabled, "account_disabled"), (UserStatus.pending, "account_pending")],
 )
 def test_inactive_accounts_are_refused_with_403(
     client: TestClient, make_user: MakeUser, status: UserStatus, code: str
@@ -80,20 +83,37 @@ def test_no_token_tampered_token_and_expired_token(
 
 def test_unsigned_token_is_refused(client: TestClient, make_user: MakeUser) -> None:
     user = make_user()
-    forged = jwt.encode({"sub": str(user.id), "sid": "x", "typ": "access", "iss": "vesalius",
-                         "exp": 9999999999, "iat": 0}, key=None, algorithm="none")
+    forged = jwt.encode(
+        {
+            "sub": str(user.id),
+            "sid": "x",
+            "typ": "access",
+            "iss": "vesalius",
+            "exp": 9999999999,
+            "iat": 0,
+        },
+        key=None,
+        algorithm="none",
+    )
     response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
 
-def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, make_user: MakeUser) -> None:
+def test_refresh_rotates_and_reuse_revokes_the_family(
+    client: TestClient, make_user: MakeUser
+) -> None:
     user = make_user()
     first = _login(client, user.email).json()
     second = client.post("/api/auth/refresh", json={"refreshToken": first["refreshToken"]})
     assert second.status_code == 200
     rotated = second.json()
     assert rotated["refreshToken"] != first["refreshToken"]
-    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {rotated['accessToken']}"}).status_code == 200
+    assert (
+        client.get(
+            "/api/auth/me", headers={"Authorization": f"Bearer {rotated['accessToken']}"}
+        ).status_code
+        == 200
+    )
 
     # The first refresh token was spent: presenting it again is theft detection.
     replay = client.post("/api/auth/refresh", json={"refreshToken": first["refreshToken"]})
@@ -114,13 +134,18 @@ def test_unknown_refresh_token(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "invalid_refresh_token"
 
 
-def test_other_sessions_survive_one_family_revocation(client: TestClient, make_user: MakeUser) -> None:
+def test_other_sessions_survive_one_family_revocation(
+    client: TestClient, make_user: MakeUser
+) -> None:
     user = make_user()
     laptop = _login(client, user.email).json()
     phone = _login(client, user.email).json()
     client.post("/api/auth/refresh", json={"refreshToken": laptop["refreshToken"]})
     client.post("/api/auth/refresh", json={"refreshToken": laptop["refreshToken"]})  # reuse
-    assert client.post("/api/auth/refresh", json={"refreshToken": phone["refreshToken"]}).status_code == 200
+    assert (
+        client.post("/api/auth/refresh", json={"refreshToken": phone["refreshToken"]}).status_code
+        == 200
+    )
 
 
 def test_logout_ends_access_and_refresh_tokens(client: TestClient, make_user: MakeUser) -> None:
@@ -136,7 +161,10 @@ def test_logout_ends_access_and_refresh_tokens(client: TestClient, make_user: Ma
 def test_logout_with_only_a_refresh_token(client: TestClient, make_user: MakeUser) -> None:
     user = make_user()
     tokens = _login(client, user.email).json()
-    assert client.post("/api/auth/logout", json={"refreshToken": tokens["refreshToken"]}).status_code == 204
+    assert (
+        client.post("/api/auth/logout", json={"refreshToken": tokens["refreshToken"]}).status_code
+        == 204
+    )
     refreshed = client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
     assert refreshed.json()["error"]["code"] == "session_revoked"
     assert client.post("/api/auth/logout").status_code == 401
@@ -148,22 +176,39 @@ def test_disabling_a_user_cuts_their_live_tokens(
     user = make_user()
     tokens = _login(client, user.email).json()
     headers = {"Authorization": f"Bearer {tokens['accessToken']}"}
-    response = client.patch(f"/api/admin/users/{user.id}", json={"status": "disabled"}, headers=admin_headers)
+    response = client.patch(
+        f"/api/admin/users/{user.id}", json={"status": "disabled"}, headers=admin_headers
+    )
     assert response.status_code == 200
     assert client.get("/api/auth/me", headers=headers).status_code == 401
-    assert client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]}).status_code == 401
+    assert (
+        client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]}).status_code
+        == 401
+    )
 
 
 def test_change_password_signs_out_other_sessions(client: TestClient, make_user: MakeUser) -> None:
     user = make_user()
     other = login(client, user.email)
     mine = login(client, user.email)
-    wrong = client.post("/api/auth/password", json={"currentPassword": "nope-nope-nope", "newPassword": "another-long-pass"}, headers=mine)
+    wrong = client.post(
+        "/api/auth/password",
+        json={"currentPassword": "nope-nope-nope", "newPassword": "another-long-pass"},
+        headers=mine,
+    )
     assert wrong.status_code == 401
-    weak = client.post("/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": "short"}, headers=mine)
+    weak = client.post(
+        "/api/auth/password",
+        json={"currentPassword": PASSWORD, "newPassword": "short"},
+        headers=mine,
+    )
     assert weak.status_code == 400
     assert weak.json()["error"]["code"] == "weak_password"
-    ok = client.post("/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": "another-long-pass"}, headers=mine)
+    ok = client.post(
+        "/api/auth/password",
+        json={"currentPassword": PASSWORD, "newPassword": "another-long-pass"},
+        headers=mine,
+    )
     assert ok.status_code == 204
     assert client.get("/api/auth/me", headers=mine).status_code == 200
     assert client.get("/api/auth/me", headers=other).status_code == 401

@@ -79,7 +79,9 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @auth.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_password(body: PasswordChangeIn, principal: PrincipalDep, ctx: ContextDep, session: SessionDep) -> None:
+def change_password(
+    body: PasswordChangeIn, principal: PrincipalDep, ctx: ContextDep, session: SessionDep
+) -> None:
     """Change the caller's password; every other session of theirs is ended."""
     users = UserService(ctx, session)
     users.change_password(
@@ -101,7 +103,9 @@ def totp_setup(user: CurrentUser, ctx: ContextDep, session: SessionDep) -> TotpS
 
 
 @auth.post("/totp/verify", response_model=UserOut)
-def totp_verify(body: TotpVerifyIn, user: CurrentUser, ctx: ContextDep, session: SessionDep) -> UserOut:
+def totp_verify(
+    body: TotpVerifyIn, user: CurrentUser, ctx: ContextDep, session: SessionDep
+) -> UserOut:
     """Confirm enrolment with a current code; from then on sign-in asks for one."""
     users = UserService(ctx, session)
     return UserOut.model_validate(users.confirm_totp(users.get(user.id), body.code))
@@ -131,7 +135,9 @@ def list_users(
 
 
 @admin_users.post("", response_model=UserCreatedOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreateIn, admin: AdminUser, ctx: ContextDep, session: SessionDep) -> UserCreatedOut:
+def create_user(
+    body: UserCreateIn, admin: AdminUser, ctx: ContextDep, session: SessionDep
+) -> UserCreatedOut:
     """Create a user. Without ``password`` one is generated and returned once."""
     user, generated = UserService(ctx, session).create_user(
         admin,

@@ -22,7 +22,9 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="not_authenticated")
+        raise Unauthorized(
+            "sign in first: send Authorization: Bearer <token>", code="not_authenticated"
+        )
     return token.strip()
 
 

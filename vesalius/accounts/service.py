@@ -40,7 +40,9 @@ class TotpEnrollment:
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     if not EMAIL_PATTERN.match(cleaned):
-        raise BadRequest("email address is not valid", code="invalid_email", details={"email": email})
+        raise BadRequest(
+            "email address is not valid", code="invalid_email", details={"email": email}
+        )
     return cleaned
 
 
@@ -211,7 +213,9 @@ class UserService:
         )
 
     # -- self-service ----------------------------------------------------------------------
-    def change_password(self, user: User, *, current: str, new: str, keep_session: str | None) -> None:
+    def change_password(
+        self, user: User, *, current: str, new: str, keep_session: str | None
+    ) -> None:
         ensure_active(user)
         if not self.ctx.passwords.verify(user.password_hash, current):
             raise Unauthorized("current password is wrong", code="invalid_credentials")
@@ -246,7 +250,9 @@ class UserService:
             raise Conflict("two-factor sign-in is already on", code="totp_already_enabled")
         secret = self.ctx.totp.decrypt(user.totp_secret_encrypted or "")
         if secret is None:
-            raise BadRequest("start enrolment first (POST /api/auth/totp/setup)", code="totp_not_started")
+            raise BadRequest(
+                "start enrolment first (POST /api/auth/totp/setup)", code="totp_not_started"
+            )
         step = totp.matching_step(secret, code)
         if step is None:
             raise BadRequest("that code is not valid; check the device clock", code="invalid_totp")

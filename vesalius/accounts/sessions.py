@@ -85,7 +85,9 @@ class AuthService:
         step = totp.matching_step(secret, code) if secret else None
         if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
             self.ctx.login_throttle.record_failure(email, client.ip)
-            raise Unauthorized("the authenticator code is wrong or already used", code="invalid_totp")
+            raise Unauthorized(
+                "the authenticator code is wrong or already used", code="invalid_totp"
+            )
         user.totp_last_step = step
 
     def refresh(self, refresh_token: str, client: Client = Client()) -> IssuedTokens:

@@ -1,6 +1,5 @@
 """Turn every failure into the one error shape, with the right status and no stack traces."""
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -10,8 +9,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vesalius.common.errors import AppError, error_body
-
-log = logging.getLogger("vesalius.errors")
 
 STATUS_CODES = {
     400: "bad_request",
@@ -64,23 +61,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     if any(field["type"] == "json_invalid" for field in fields):
         message = "request body is not valid JSON"
     else:
-        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or "invalid request"
+        message = (
+            "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5]) or "invalid request"
+        )
     return _json(422, error_body("validation_error", message, fields))
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _json(
-        500,
-        error_body(
-            "internal_error",
-            "something went wrong on our side; the request id in X-Request-ID helps us find it",
-        ),
-    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # Anything else is answered by RequestContextMiddleware, which knows the request id.

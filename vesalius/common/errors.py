@@ -1,6 +1,6 @@
 """The one error type services raise; ``app.py`` turns it into the one error shape:
 
-    {"error": {"code": "...", "message": "...", "details": ...}}
+{"error": {"code": "...", "message": "...", "details": ...}}
 """
 
 from typing import Any

@@ -44,7 +44,9 @@ class SecurityHeadersMiddleware:
                 if is_api:
                     headers.setdefault("Cache-Control", "no-store")
                 if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+                    )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

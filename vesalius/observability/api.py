@@ -16,7 +16,12 @@ router = APIRouter(tags=["health"])
 
 def _storage_usage(ctx_data_dir: str) -> dict[str, Any]:
     usage = shutil.disk_usage(ctx_data_dir)
-    return {"path": ctx_data_dir, "totalBytes": usage.total, "usedBytes": usage.used, "freeBytes": usage.free}
+    return {
+        "path": ctx_data_dir,
+        "totalBytes": usage.total,
+        "usedBytes": usage.used,
+        "freeBytes": usage.free,
+    }
 
 
 @router.get("/health")
@@ -36,7 +41,10 @@ def health(ctx: ContextDep) -> JSONResponse:
             queue.update(status="error", error=type(exc).__name__)
     else:
         queue["status"] = "ok"
-    storage = {"url": ctx.settings.resolved_storage_url.split("?")[0], **_storage_usage(str(ctx.settings.resolved_data_dir))}
+    storage = {
+        "url": ctx.settings.resolved_storage_url.split("?")[0],
+        **_storage_usage(str(ctx.settings.resolved_data_dir)),
+    }
     overall = "ok" if database["status"] == "ok" and queue["status"] == "ok" else "degraded"
     return JSONResponse(
         {
@@ -57,7 +65,11 @@ def ready(ctx: ContextDep) -> JSONResponse:
         ctx.db.ping()
     except Exception as exc:
         return JSONResponse(
-            {"status": "unavailable", "reason": "database_unreachable", "error": type(exc).__name__},
+            {
+                "status": "unavailable",
+                "reason": "database_unreachable",
+                "error": type(exc).__name__,
+            },
             status_code=503,
         )
     pending = pending_migrations(ctx.db.engine)

@@ -1,0 +1,3 @@
+from vesalius.cli import main
+
+main()
