@@ -16,7 +16,14 @@ import pg8000.native
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.services import PostgresServer, RedisServer, postgres_server, redis_server
+from tests.services import (
+    PostgresServer,
+    RedisServer,
+    S3Server,
+    postgres_server,
+    redis_server,
+    s3_server,
+)
 
 # A developer's own VESALIUS_* variables must not change what the tests see.
 for _key in list(os.environ):
@@ -43,6 +50,8 @@ def make_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settin
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8,
         "log_format": "text",
+        # Tests decide when jobs run: they call ``run_job`` or start ``Workers`` themselves.
+        "embedded_workers": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -149,6 +158,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
         yield server
 
 

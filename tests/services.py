@@ -192,3 +192,43 @@ def redis_server(base: Path) -> Iterator[RedisServer]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- S3 (moto's server over HTTP) ------------------------------------------------------------
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    access_key: str = "testing"
+    secret_key: str = "testing"  # noqa: S105 - moto accepts any credentials
+
+    def create_bucket(self, name: str) -> None:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+        )
+        client.create_bucket(Bucket=name)
+        client.close()
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[S3Server]:
+    import sys
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, proc=proc)
+        yield S3Server(endpoint=f"http://127.0.0.1:{port}", process=proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

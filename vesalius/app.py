@@ -4,6 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -14,6 +15,8 @@ from vesalius.common.error_handlers import install_error_handlers
 from vesalius.common.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from vesalius.config import Settings, load_settings
 from vesalius.context import AppContext, build_context
+from vesalius.jobs import api as jobs_api
+from vesalius.jobs.workers import Workers
 from vesalius.observability import api as observability_api
 from vesalius.observability.middleware import HttpMetrics, RequestContextMiddleware
 
@@ -21,15 +24,32 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, with_ui: bool = True, ctx: AppContext | None = None
+    settings: Settings | None = None,
+    *,
+    with_ui: bool = True,
+    ctx: AppContext | None = None,
+    run_workers: bool | None = None,
 ) -> FastAPI:
-    """Build the app. Tests pass ``with_ui=False``: NiceGUI can be mounted once per process."""
+    """Build the app. Tests pass ``with_ui=False``: NiceGUI can be mounted once per process.
+
+    ``run_workers`` (default: ``VESALIUS_EMBEDDED_WORKERS``) runs the queue consumers inside
+    this process, as embedded mode does; API-only replicas turn it off.
+    """
     settings = settings or load_settings()
     context = ctx or build_context(settings)
+    workers = (
+        Workers(context)
+        if (settings.embedded_workers if run_workers is None else run_workers)
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if workers is not None:
+            workers.start()
         yield
+        if workers is not None:
+            await anyio.to_thread.run_sync(workers.stop)
         context.close()
 
     app = FastAPI(
@@ -49,10 +69,18 @@ def create_app(
 
     install_error_handlers(app)
     accounts_api.register(app)
+    jobs_api.register(app)
+    # TEMPORARY until the rendering modules land: uploads_api.register(app); imaging_api.register(app)
     observability_api.register(app, registry)
 
     # add_middleware wraps: the last added runs first on the way in.
-    app.add_middleware(BodySizeLimitMiddleware, limit_for=lambda _path: settings.max_body_bytes)
+    upload_limit = settings.max_upload_bytes * settings.max_upload_files + settings.max_body_bytes
+
+    def body_limit(path: str) -> int:
+        # Upload bodies are bounded per file inside the route, where a refusal names the file.
+        return upload_limit if path == "/api/upload" else settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -77,8 +77,15 @@ def _context() -> Iterator["AppContext"]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on.")] = None,
+    workers: Annotated[
+        bool,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Run the queue workers in this process (API-only replicas: --no-workers).",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the web UI and the API."""
+    """Serve the web UI and the API (and, by default, the background workers)."""
     import uvicorn
 
     from vesalius.app import create_app
@@ -90,10 +97,50 @@ def serve(
     with _context() as ctx:
         if pending_migrations(ctx.db.engine):
             err.print("[yellow]warning:[/] migrations are pending; run `vesalius db upgrade`")
-        application = create_app(settings, ctx=ctx)
+        application = create_app(
+            settings, ctx=ctx, run_workers=workers and settings.embedded_workers
+        )
         bind_host, bind_port = host or settings.host, port or settings.port
         out.print(f"Vesalius {__version__} on http://{bind_host}:{bind_port}  (Ctrl+C to stop)")
         uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker(
+    queue: Annotated[
+        str, typer.Option(help="Queue to work on: dicom, thumbnails or all.", case_sensitive=False)
+    ] = "all",
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Workers per queue (default: 3 dicom, 5 thumbnails)."),
+    ] = None,
+) -> None:
+    """Run background workers (scaled mode: on any number of machines, against Redis)."""
+    import signal
+    import threading
+
+    from vesalius.jobs.workers import Workers
+    from vesalius.observability.logs import configure_logging
+    from vesalius.queue import QUEUE_NAMES
+
+    queues = QUEUE_NAMES if queue.lower() == "all" else (queue.lower(),)
+    if not set(queues) <= set(QUEUE_NAMES):
+        fail(f"unknown queue {queue!r}; choose one of: {', '.join(QUEUE_NAMES)}, all", code=2)
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with _context() as ctx:
+        pool = Workers(ctx, queues, concurrency)
+        pool.start()
+        out.print(
+            f"Worker on {', '.join(queues)} ({settings.queue_backend} queue); "
+            "Ctrl+C stops it gracefully."
+        )
+        stop.wait()
+        out.print("Stopping: letting running jobs finish…")
+        pool.stop()
 
 
 @app.command()

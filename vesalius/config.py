@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     login_lockout_max_seconds: float = Field(default=900.0, gt=0)
     login_window_seconds: int = Field(default=900, ge=1)
 
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    max_upload_files: int = Field(default=100, ge=1)
+    max_image_pixels: int = Field(default=16384 * 16384, ge=1)
+
+    embedded_workers: bool = True
+    dicom_workers: int = Field(default=3, ge=1)
+    thumbnail_workers: int = Field(default=5, ge=1)
+    job_max_attempts: int = Field(default=4, ge=1)
+    job_retry_base_seconds: float = Field(default=5.0, ge=0)
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    job_stale_after_seconds: float = Field(default=60.0, gt=0)
+    job_rescue_interval_seconds: float = Field(default=15.0, gt=0)
+
     admin_email: str = "admin@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

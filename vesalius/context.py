@@ -15,6 +15,8 @@ from vesalius.common.counters import CounterStore, MemoryCounterStore, RedisCoun
 from vesalius.config import Settings
 from vesalius.db import Database
 from vesalius.keys import Keys, load_keys
+from vesalius.queue import Queues
+from vesalius.storage import BlobStore, open_blob_store
 
 
 @dataclass
@@ -27,6 +29,8 @@ class AppContext:
     access_tokens: AccessTokens
     totp: TotpCodec
     login_throttle: LoginThrottle
+    blobs: BlobStore
+    queues: Queues
     redis: "redis.Redis | None" = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -41,7 +45,7 @@ def build_context(settings: Settings) -> AppContext:
     keys = load_keys(settings)
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     counters: CounterStore = RedisCounterStore(client) if client else MemoryCounterStore()
-    return AppContext(
+    ctx = AppContext(
         settings=settings,
         db=Database(settings.sqlalchemy_url),
         keys=keys,
@@ -50,5 +54,11 @@ def build_context(settings: Settings) -> AppContext:
         access_tokens=AccessTokens(keys, timedelta(minutes=settings.access_token_minutes)),
         totp=TotpCodec(keys),
         login_throttle=LoginThrottle(counters, settings),
+        blobs=open_blob_store(settings),
+        queues=Queues(settings),
         redis=client,
     )
+    from vesalius.jobs.runner import run_job
+
+    ctx.queues.bind(lambda job_id: run_job(ctx, job_id))
+    return ctx

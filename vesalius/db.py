@@ -140,4 +140,6 @@ def _discard_after_commit(session: Session) -> None:
 
 def import_all_models() -> None:
     """Import every domain's tables so ``Base.metadata`` knows them (Alembic, tests)."""
-    import vesalius.accounts.models  # noqa: F401
+    import vesalius.accounts.models
+    import vesalius.imaging.models
+    import vesalius.jobs.models  # noqa: F401

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from vesalius.accounts.models import Role, User
-from vesalius.accounts.permissions import ensure_role
+from vesalius.accounts.permissions import ensure_active, ensure_role
 from vesalius.accounts.sessions import AuthService
+from vesalius.accounts.signed_urls import verify
 from vesalius.common.errors import Unauthorized
 from vesalius.deps import ContextDep
 
@@ -45,6 +46,26 @@ def get_current_user(principal: PrincipalDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_viewer(request: Request, ctx: ContextDep) -> User:
+    """For GET routes that serve files: a bearer token, or a signed link (see signed_urls)."""
+    params = request.query_params
+    if "sig" not in params:
+        return get_principal(request, ctx).user
+    signed = verify(
+        ctx.keys, request.url.path, params.get("u"), params.get("exp"), params.get("sig")
+    )
+    with ctx.db.read_session() as session:
+        user = session.get(User, signed.user_id)
+    if user is None:
+        raise Unauthorized("signed link is not valid", code="invalid_signature")
+    ensure_active(user)
+    request.state.user_id = user.id
+    return user
+
+
+ViewerUser = Annotated[User, Depends(get_viewer)]
 
 
 def get_admin(user: CurrentUser) -> User:

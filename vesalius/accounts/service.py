@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vesalius.accounts import totp
@@ -177,7 +178,14 @@ class UserService:
             raise Conflict("you cannot delete your own account", code="cannot_delete_self")
         self._keep_one_admin(user)
         self.session.delete(user)
-        self.session.commit()
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            raise Conflict(
+                "this user still owns images; disable the account, or delete the images first",
+                code="user_has_data",
+            ) from None
 
     def reset_totp(self, actor: User | None, user_id: int) -> User:
         ensure_admin(actor)
