@@ -200,7 +200,7 @@ class S3Server:
     endpoint: str
     process: subprocess.Popen[bytes]
     access_key: str = "testing"
-    secret_key: str = "testing"  # noqa: S105 - moto accepts any credentials
+    secret_key: str = "testing"  # moto accepts any credentials
 
     def create_bucket(self, name: str) -> None:
         import boto3

@@ -1,7 +1,7 @@
 """A test job type whose behaviour each test scripts, and helpers to look at job rows."""
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,9 +45,9 @@ def _scripted(_ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
 
 
 @pytest.fixture
-def script() -> Iterator[Script]:
+def script() -> Script:
     SCRIPT.__init__()  # type: ignore[misc]
-    yield SCRIPT
+    return SCRIPT
 
 
 def job_row(ctx: AppContext, job_id: int) -> Job:
