@@ -27,7 +27,10 @@ from tests.services import (
 
 # A developer's own VESALIUS_* variables must not change what the tests see.
 for _key in list(os.environ):
-    if _key.startswith("VESALIUS_") and _key != "VESALIUS_REQUIRE_SERVICES":
+    if _key.startswith("VESALIUS_") and _key not in (
+        "VESALIUS_REQUIRE_SERVICES",
+        "VESALIUS_TEST_ARTIFACTS",
+    ):
         del os.environ[_key]
 
 from vesalius.accounts.models import Role, User, UserStatus  # noqa: E402

@@ -102,7 +102,17 @@ def serve(
         )
         bind_host, bind_port = host or settings.host, port or settings.port
         out.print(f"Vesalius {__version__} on http://{bind_host}:{bind_port}  (Ctrl+C to stop)")
-        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+        uvicorn.run(
+            application,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
+            # Client addresses (throttling, logs) come from X-Forwarded-For only when the
+            # request arrives from one of these proxies.
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
 
 
 @app.command()

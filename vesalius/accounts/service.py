@@ -259,13 +259,14 @@ class UserService:
         secret = self.ctx.totp.decrypt(user.totp_secret_encrypted or "")
         if secret is None:
             raise BadRequest(
-                "start enrolment first (POST /api/auth/totp/setup)", code="totp_not_started"
+                "two-factor enrolment has not been started; start it first", code="totp_not_started"
             )
-        step = totp.matching_step(secret, code)
-        if step is None:
+        if totp.matching_step(secret, code) is None:
             raise BadRequest("that code is not valid; check the device clock", code="invalid_totp")
         user.totp_enabled = True
-        user.totp_last_step = step
+        # The enrolment code does not count as used: signing in straight after enrolling, in
+        # the same 30-second step, must work. Replay protection applies from the first login.
+        user.totp_last_step = None
         self.session.commit()
         return user
 

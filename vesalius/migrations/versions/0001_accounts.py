@@ -62,9 +62,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_users_created_at_id", ["created_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_users_created_at_id", ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_email"), ["email"], unique=True)
         batch_op.create_index(
             "ix_users_role_created_at_id", ["role", "created_at", "id"], unique=False
@@ -94,9 +92,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
     )
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "refresh_tokens",
