@@ -15,10 +15,12 @@ from vesalius.common.error_handlers import install_error_handlers
 from vesalius.common.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from vesalius.config import Settings, load_settings
 from vesalius.context import AppContext, build_context
+from vesalius.imaging import api as imaging_api
 from vesalius.jobs import api as jobs_api
 from vesalius.jobs.workers import Workers
 from vesalius.observability import api as observability_api
 from vesalius.observability.middleware import HttpMetrics, RequestContextMiddleware
+from vesalius.uploads import api as uploads_api
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,8 @@ def create_app(
     install_error_handlers(app)
     accounts_api.register(app)
     jobs_api.register(app)
-    # TEMPORARY until the rendering modules land: uploads_api.register(app); imaging_api.register(app)
+    uploads_api.register(app)
+    imaging_api.register(app)
     observability_api.register(app, registry)
 
     # add_middleware wraps: the last added runs first on the way in.

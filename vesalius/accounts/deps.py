@@ -49,7 +49,8 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def get_viewer(request: Request, ctx: ContextDep) -> User:
-    """For GET routes that serve files: a bearer token, or a signed link (see signed_urls)."""
+    """A bearer token, or a signed link (see signed_urls): for file routes that an ``<img>``
+    tag fetches and for the web UI's uploader, neither of which can send a header."""
     params = request.query_params
     if "sig" not in params:
         return get_principal(request, ctx).user

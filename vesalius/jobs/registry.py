@@ -47,4 +47,4 @@ def job_type(name: str) -> JobType:
 
 def load_handlers() -> None:
     """Import every module that registers handlers (workers run none of the API code)."""
-    # TEMPORARY until the rendering modules land: import vesalius.imaging.tasks
+    import vesalius.imaging.tasks  # noqa: F401
