@@ -1,4 +1,8 @@
-"""Typed FastAPI dependencies every router uses (``SessionDep``, ``ContextDep`` …)."""
+"""Typed FastAPI dependencies every router uses (``SessionDep``, ``ContextDep`` …).
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+thread pool, and each such hop costs a measurable share of a fast request.
+"""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -10,7 +14,7 @@ from vesalius.accounts.sessions import Client
 from vesalius.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -32,7 +36,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     return Client(
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),

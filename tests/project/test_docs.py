@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from fastapi.routing import APIRoute
-
 from vesalius.app import create_app
 from vesalius.config import Settings
 from vesalius.context import AppContext
@@ -20,8 +18,8 @@ def test_every_setting_is_documented() -> None:
 def test_every_endpoint_is_documented(ctx: AppContext) -> None:
     text = (ROOT / "docs" / "api.md").read_text()
     app = create_app(ctx.settings, with_ui=False, ctx=ctx)
-    routes = {r.path for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema}
-    routes.add("/metrics")
+    routes = set(app.openapi()["paths"]) | {"/metrics", "/api/openapi.json"}
+    assert {"/api/auth/login", "/api/images/{image_id}/preview"} <= routes  # the test sees them all
     missing = sorted(path for path in routes if f"`{path}`" not in text)
     assert missing == [], f"document these in docs/api.md: {missing}"
 

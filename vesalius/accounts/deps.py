@@ -41,7 +41,7 @@ def get_principal(request: Request, ctx: ContextDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_current_user(principal: PrincipalDep) -> User:
+async def get_current_user(principal: PrincipalDep) -> User:
     return principal.user
 
 
@@ -69,7 +69,7 @@ def get_viewer(request: Request, ctx: ContextDep) -> User:
 ViewerUser = Annotated[User, Depends(get_viewer)]
 
 
-def get_admin(user: CurrentUser) -> User:
+async def get_admin(user: CurrentUser) -> User:
     ensure_role(user, Role.admin)
     return user
 
