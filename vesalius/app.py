@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from vesalius import __version__
 from vesalius.accounts import api as accounts_api
+from vesalius.analytics import api as analytics_api
 from vesalius.common.error_handlers import install_error_handlers
 from vesalius.common.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from vesalius.config import Settings, load_settings
@@ -47,11 +48,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        context.activity.start()
         if workers is not None:
             workers.start()
         yield
         if workers is not None:
             await anyio.to_thread.run_sync(workers.stop)
+        await anyio.to_thread.run_sync(context.activity.stop)
         context.close()
 
     app = FastAPI(
@@ -74,6 +77,7 @@ def create_app(
     jobs_api.register(app)
     uploads_api.register(app)
     imaging_api.register(app)
+    analytics_api.register(app)
     observability_api.register(app, registry)
 
     # add_middleware wraps: the last added runs first on the way in.

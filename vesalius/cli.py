@@ -22,9 +22,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Vesalius ima
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Signing keys and secrets.")
+analytics_app = typer.Typer(no_args_is_help=True, help="Daily statistics.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(analytics_app, name="analytics")
 
 out = Console()
 err = Console(stderr=True)
@@ -300,6 +302,59 @@ def secrets_generate(
         out.print(f"wrote {path}", highlight=False)
     if not written:
         out.print("All secrets exist already (use --force to replace them).")
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild(
+    first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Compute (or recompute) the daily statistics of a range of days."""
+    from datetime import date
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from vesalius.analytics.aggregation import rebuild
+    from vesalius.analytics.days import today
+
+    try:
+        start = date.fromisoformat(first)
+        end = date.fromisoformat(last) if last else None
+    except ValueError:
+        fail("dates must look like 2026-03-01", code=2)
+        raise  # unreachable
+    with _context() as ctx:
+        end = end or today(ctx.settings.analytics_timezone)
+        if start > end:
+            fail("--from is after --to", code=2)
+        total = (end - start).days + 1
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=out,
+        ) as progress:
+            task = progress.add_task("Computing days", total=total)
+            with ctx.db.session() as session:
+                rebuild(
+                    session,
+                    start,
+                    end,
+                    ctx.settings.analytics_timezone,
+                    progress=lambda day: progress.update(
+                        task, advance=1, description=f"Computed {day}"
+                    ),
+                )
+    out.print(f"Statistics computed for {total} day(s), {start} to {end}.")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     job_stale_after_seconds: float = Field(default=60.0, gt=0)
     job_rescue_interval_seconds: float = Field(default=15.0, gt=0)
 
+    analytics_enabled: bool = True
+    analytics_timezone: str = "UTC"
+    analytics_retention_days: int = Field(default=90, ge=1)
+    analytics_flush_seconds: float = Field(default=1.0, gt=0)
+    analytics_aggregate_after_minutes: int = Field(default=5, ge=0, le=23 * 60)
+
     admin_email: str = "admin@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -68,6 +75,17 @@ class Settings(BaseSettings):
         # Accept the friendly "a,b" form as well as a JSON list.
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("analytics_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            ) from None
         return value
 
     @property

@@ -11,6 +11,7 @@ from vesalius.accounts.passwords import Passwords
 from vesalius.accounts.throttle import LoginThrottle
 from vesalius.accounts.tokens import AccessTokens
 from vesalius.accounts.totp import TotpCodec
+from vesalius.analytics.recorder import ActivityRecorder
 from vesalius.common.counters import CounterStore, MemoryCounterStore, RedisCounterStore
 from vesalius.config import Settings
 from vesalius.db import Database
@@ -31,10 +32,12 @@ class AppContext:
     login_throttle: LoginThrottle
     blobs: BlobStore
     queues: Queues
+    activity: ActivityRecorder
     redis: "redis.Redis | None" = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
+        self.activity.stop()  # write what is still buffered before the engine goes
         self.db.dispose()
         if self.redis is not None:
             self.redis.close()
@@ -45,9 +48,10 @@ def build_context(settings: Settings) -> AppContext:
     keys = load_keys(settings)
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     counters: CounterStore = RedisCounterStore(client) if client else MemoryCounterStore()
+    db = Database(settings.sqlalchemy_url)
     ctx = AppContext(
         settings=settings,
-        db=Database(settings.sqlalchemy_url),
+        db=db,
         keys=keys,
         counters=counters,
         passwords=Passwords(settings),
@@ -56,6 +60,9 @@ def build_context(settings: Settings) -> AppContext:
         login_throttle=LoginThrottle(counters, settings),
         blobs=open_blob_store(settings),
         queues=Queues(settings),
+        activity=ActivityRecorder(
+            db, enabled=settings.analytics_enabled, flush_seconds=settings.analytics_flush_seconds
+        ),
         redis=client,
     )
     from vesalius.jobs.runner import run_job

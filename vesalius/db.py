@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -141,5 +142,20 @@ def _discard_after_commit(session: Session) -> None:
 def import_all_models() -> None:
     """Import every domain's tables so ``Base.metadata`` knows them (Alembic, tests)."""
     import vesalius.accounts.models
+    import vesalius.analytics.models
     import vesalius.imaging.models
     import vesalius.jobs.models  # noqa: F401
+
+
+def is_constraint_violation(error: BaseException) -> bool:
+    """True for a unique, foreign-key or check violation, whatever the driver calls it.
+
+    pg8000 reports them as ``ProgrammingError`` with SQLSTATE class 23, not as
+    ``IntegrityError``; sqlite3 and psycopg use ``IntegrityError``.
+    """
+    if isinstance(error, IntegrityError):
+        return True
+    if isinstance(error, DBAPIError):
+        details = error.orig.args[0] if error.orig is not None and error.orig.args else None
+        return isinstance(details, dict) and str(details.get("C", "")).startswith("23")
+    return False

@@ -233,3 +233,25 @@ def test_a_disabled_admin_does_not_count_as_the_remaining_admin(
         f"/api/admin/users/{admin.id}", json={"role": "clinician"}, headers=admin_headers
     )
     assert response.status_code == 409
+
+
+def test_a_user_who_owns_images_cannot_be_deleted_only_disabled(
+    client: TestClient, admin_headers: dict[str, str], make_user: MakeUser
+) -> None:
+    from tests.uploads.files import png_bytes
+
+    owner = make_user()
+    uploaded = client.post(
+        "/api/upload",
+        files=[("files", ("a.png", png_bytes(), "image/png"))],
+        headers=login(client, owner.email),
+    )
+    assert uploaded.status_code == 202
+    refused = client.delete(f"/api/admin/users/{owner.id}", headers=admin_headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "user_has_data"
+    assert client.get(f"/api/admin/users/{owner.id}", headers=admin_headers).status_code == 200
+    disabled = client.patch(
+        f"/api/admin/users/{owner.id}", json={"status": "disabled"}, headers=admin_headers
+    )
+    assert disabled.status_code == 200

@@ -40,6 +40,7 @@ class User(Base):
         Index("ix_users_created_at_id", "created_at", "id"),
         Index("ix_users_role_created_at_id", "role", "created_at", "id"),
         Index("ix_users_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_users_last_active_at", "last_active_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,8 @@ class User(Base):
     status: Mapped[UserStatus] = mapped_column(_enum(UserStatus, "user_status"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Written by the activity recorder: "users active since D" is one index range.
+    last_active_at: Mapped[datetime | None]
     totp_secret_encrypted: Mapped[str | None] = mapped_column(String(300))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     # The last 30-second step a code was accepted for: a code works once.

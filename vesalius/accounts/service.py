@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from vesalius.accounts import totp
@@ -18,7 +18,7 @@ from vesalius.accounts.permissions import ensure_active, ensure_admin
 from vesalius.common.errors import BadRequest, Conflict, NotFound, Unauthorized
 from vesalius.common.pagination import Cursor, check_limit, older_than
 from vesalius.context import AppContext
-from vesalius.db import utcnow
+from vesalius.db import is_constraint_violation, utcnow
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
@@ -180,7 +180,9 @@ class UserService:
         self.session.delete(user)
         try:
             self.session.commit()
-        except IntegrityError:
+        except DBAPIError as error:
+            if not is_constraint_violation(error):
+                raise
             self.session.rollback()
             raise Conflict(
                 "this user still owns images; disable the account, or delete the images first",

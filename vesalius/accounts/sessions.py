@@ -16,6 +16,7 @@ from vesalius.accounts import totp
 from vesalius.accounts.models import AuthSession, RefreshToken, User
 from vesalius.accounts.permissions import ensure_active
 from vesalius.accounts.tokens import hash_refresh_token, new_refresh_token, new_session_id
+from vesalius.analytics.models import ActivityType
 from vesalius.common.errors import Unauthorized
 from vesalius.context import AppContext
 from vesalius.db import utcnow
@@ -56,6 +57,7 @@ class AuthService:
         user = self.session.scalar(select(User).where(User.email == email))
         if not self.ctx.passwords.verify(user.password_hash if user else None, password):
             throttle.record_failure(email, client.ip)
+            self._record_failure(user, email, "invalid_credentials", client)
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
         assert user is not None
         ensure_active(user)
@@ -75,7 +77,23 @@ class AuthService:
         self.session.flush()  # the session row must exist before its first refresh token
         tokens = self._issue(user, auth_session)
         self.session.commit()
+        self.ctx.activity.record(
+            user.id,
+            ActivityType.login,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            details={"sessionId": auth_session.id},
+        )
         return tokens
+
+    def _record_failure(self, user: User | None, email: str, reason: str, client: Client) -> None:
+        self.ctx.activity.record(
+            user.id if user else None,
+            ActivityType.login_failed,
+            details={"email": email[:320], "reason": reason},
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
 
     def _check_totp(self, user: User, code: str | None, email: str, client: Client) -> None:
         if not code:
@@ -85,6 +103,7 @@ class AuthService:
         step = totp.matching_step(secret, code) if secret else None
         if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
             self.ctx.login_throttle.record_failure(email, client.ip)
+            self._record_failure(user, email, "invalid_totp", client)
             raise Unauthorized(
                 "the authenticator code is wrong or already used", code="invalid_totp"
             )
@@ -139,6 +158,9 @@ class AuthService:
         if auth_session is not None and auth_session.revoked_at is None:
             self._revoke(auth_session, "logout")
             self.session.commit()
+            self.ctx.activity.record(
+                auth_session.user_id, ActivityType.logout, details={"sessionId": auth_session.id}
+            )
 
     def authenticate(self, access_token: str) -> tuple[User, str]:
         """The user an access token belongs to and its session id; raises 401/403."""

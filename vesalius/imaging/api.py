@@ -8,9 +8,12 @@ from fastapi import APIRouter, FastAPI, Query, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 
 from vesalius.accounts.deps import CurrentUser, ViewerUser
+from vesalius.accounts.models import User
+from vesalius.accounts.sessions import Client
+from vesalius.analytics.schemas import ViewClosedIn, ViewOpenedOut
 from vesalius.common.errors import BadRequest, Conflict
 from vesalius.context import AppContext
-from vesalius.deps import ContextDep, ReadSessionDep, SessionDep
+from vesalius.deps import ClientDep, ContextDep, ReadSessionDep, SessionDep
 from vesalius.imaging.models import THUMBNAIL_SIZES, FileType, Image, ImageStatus, thumbnail_key
 from vesalius.imaging.previews import preview_png
 from vesalius.imaging.schemas import GalleryCursorOut, GalleryPageOut, ImageDetailOut, image_out
@@ -18,6 +21,7 @@ from vesalius.imaging.service import GalleryFilter, ImageService
 from vesalius.jobs.schemas import JobOut
 
 router = APIRouter(prefix="/api/images", tags=["images"])
+VIEW_DEDUPE_SECONDS = 1800
 
 
 def _parse_when(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
@@ -96,14 +100,44 @@ def get_image(
 
 
 @router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_image(image_id: int, user: CurrentUser, ctx: ContextDep, session: SessionDep) -> None:
+def delete_image(
+    image_id: int, user: CurrentUser, ctx: ContextDep, session: SessionDep, client: ClientDep
+) -> None:
     """Delete the image, its derived files and its pending jobs."""
-    ImageService(ctx, session).delete(user, image_id)
+    ImageService(ctx, session).delete(user, image_id, client)
 
 
-def _load(ctx: AppContext, user: "ViewerUser", image_id: int) -> Image:
+@router.post("/{image_id}/views", response_model=ViewOpenedOut, status_code=status.HTTP_201_CREATED)
+def open_view(
+    image_id: int, user: CurrentUser, ctx: ContextDep, session: ReadSessionDep, client: ClientDep
+) -> ViewOpenedOut:
+    """A viewer opened the image: counts one view. Report how long it stayed open with
+    ``PATCH …/views/{view_id}`` when it closes."""
+    return ViewOpenedOut(view_id=ImageService(ctx, session).open_view(user, image_id, client))
+
+
+@router.patch("/{image_id}/views/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
+def close_view(
+    image_id: int,
+    view_id: str,
+    body: ViewClosedIn,
+    user: CurrentUser,
+    ctx: ContextDep,
+    session: ReadSessionDep,
+) -> None:
+    """The view closed after ``durationMs`` milliseconds."""
+    ImageService(ctx, session).close_view(user, image_id, view_id, body.duration_ms)
+
+
+def _load(ctx: AppContext, user: User, image_id: int, *, view: Client | None = None) -> Image:
+    """The image if ``user`` may see it; with ``view``, also counts a view (one per user and
+    image per half hour, however many previews a viewer fetches)."""
     with ctx.db.read_session() as session:
-        return ImageService(ctx, session).get_for(user, image_id)
+        service = ImageService(ctx, session)
+        image = service.get_for(user, image_id)
+        if view is not None:
+            service.note_view(user, image, view, dedupe_seconds=VIEW_DEDUPE_SECONDS)
+        return image
 
 
 def _blob_response(ctx: AppContext, key: str, media_type: str, headers: dict[str, str]) -> Response:
@@ -126,18 +160,21 @@ def _attachment(name: str) -> str:
 
 
 @router.get("/{image_id}/file", response_class=Response)
-def image_file(image_id: int, user: ViewerUser, ctx: ContextDep) -> Response:
-    """The original file as uploaded."""
-    image = _load(ctx, user, image_id)
+def image_file(image_id: int, user: ViewerUser, ctx: ContextDep, client: ClientDep) -> Response:
+    """The original file as uploaded (counts as a view)."""
+    image = _load(ctx, user, image_id, view=client)
     return _blob_response(
         ctx, image.storage_key, image.content_type, {"Cache-Control": "private, max-age=3600"}
     )
 
 
 @router.get("/{image_id}/download", response_class=Response)
-def image_download(image_id: int, user: ViewerUser, ctx: ContextDep) -> Response:
+def image_download(image_id: int, user: ViewerUser, ctx: ContextDep, client: ClientDep) -> Response:
     """The original file as an attachment under its original name."""
-    image = _load(ctx, user, image_id)
+    with ctx.db.read_session() as session:
+        service = ImageService(ctx, session)
+        image = service.get_for(user, image_id)
+        service.record_download(user, image, client)
     headers = {
         "Content-Disposition": _attachment(image.original_name),
         "Cache-Control": "private, no-store",
@@ -150,6 +187,7 @@ async def image_preview(
     image_id: int,
     user: ViewerUser,
     ctx: ContextDep,
+    client: ClientDep,
     window_center: Annotated[float | None, Query(alias="windowCenter")] = None,
     window_width: Annotated[float | None, Query(alias="windowWidth")] = None,
     frame: int = 0,
@@ -157,7 +195,7 @@ async def image_preview(
 ) -> Response:
     """An 8-bit PNG. DICOM: the file's own window unless ``windowCenter``/``windowWidth`` are
     given; ``frame`` for multi-frame images; ``size`` bounds the longer side. Rendered on
-    demand and cached."""
+    demand and cached. Counts as a view (once per half hour per user and image)."""
     if (window_center is None) != (window_width is None):
         raise BadRequest(
             "give both windowCenter and windowWidth, or neither", code="invalid_window"
@@ -167,7 +205,7 @@ async def image_preview(
         if window_center is not None and window_width is not None
         else None
     )
-    image = await anyio.to_thread.run_sync(_load, ctx, user, image_id)
+    image = await anyio.to_thread.run_sync(lambda: _load(ctx, user, image_id, view=client))
     png = await anyio.to_thread.run_sync(
         lambda: preview_png(ctx, image, frame=frame, size=size, window=window)
     )

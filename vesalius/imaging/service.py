@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
 from vesalius.accounts.permissions import ensure_active, is_admin
+from vesalius.accounts.sessions import Client
+from vesalius.analytics.models import ActivityType
 from vesalius.common.errors import BadRequest, NotFound
 from vesalius.common.pagination import Cursor, check_limit, newer_than, older_than
 from vesalius.context import AppContext
@@ -166,7 +168,9 @@ class ImageService:
         )
 
     # -- recording uploads --------------------------------------------------------------------
-    def record_uploads(self, owner: User, staged: list["StagedFile"]) -> list[tuple[Image, Job]]:
+    def record_uploads(
+        self, owner: User, staged: list["StagedFile"], client: Client | None = None
+    ) -> list[tuple[Image, Job]]:
         """Insert the images and their first jobs in one transaction; the jobs are sent to
         the queues only after it commits."""
         from vesalius.jobs.service import JobService
@@ -187,7 +191,65 @@ class ImageService:
             )
             created.append((image, job))
         self.session.commit()
+        for image, _ in created:
+            self._record(
+                owner,
+                ActivityType.upload,
+                image,
+                client,
+                {
+                    "fileType": image.file_type.value,
+                    "sizeBytes": image.size_bytes,
+                    "name": image.original_name,
+                },
+            )
         return created
+
+    # -- activity -----------------------------------------------------------------------------
+    def _record(
+        self,
+        actor: User,
+        kind: ActivityType,
+        image: Image,
+        client: Client | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.ctx.activity.record(
+            actor.id,
+            kind,
+            resource=("image", image.id),
+            details=details,
+            ip=client.ip if client else None,
+            user_agent=client.user_agent if client else None,
+        )
+
+    def open_view(
+        self, actor: User, image_id: int, client: Client | None = None, *, dedupe_seconds: float = 0
+    ) -> str:
+        """Record that ``actor`` opened the image; returns the view id its duration is
+        reported under. With ``dedupe_seconds``, re-opening within that time is the same view
+        (a viewer fetching one preview after another is one view, not twenty)."""
+        return self.note_view(
+            actor, self.get_for(actor, image_id), client, dedupe_seconds=dedupe_seconds
+        )
+
+    def note_view(
+        self, actor: User, image: Image, client: Client | None = None, *, dedupe_seconds: float = 0
+    ) -> str:
+        """``open_view`` for an image already loaded with ``get_for``."""
+        key, is_new = self.ctx.activity.view_opened(
+            actor.id, image.id, dedupe_seconds=dedupe_seconds
+        )
+        if is_new:
+            self._record(actor, ActivityType.view, image, client, {"viewId": key})
+        return key
+
+    def close_view(self, actor: User, image_id: int, view_id: str, duration_ms: int) -> None:
+        self.get_for(actor, image_id)
+        self.ctx.activity.view_closed(view_id, duration_ms)
+
+    def record_download(self, actor: User, image: Image, client: Client | None = None) -> None:
+        self._record(actor, ActivityType.download, image, client, {"sizeBytes": image.size_bytes})
 
     def statuses(self, actor: User, image_ids: list[int]) -> dict[int, tuple[ImageStatus, int]]:
         """Status and overall progress (0–100) of the given images the actor may see, for
@@ -233,7 +295,7 @@ class ImageService:
         jobs = JobService(self.ctx, self.session).latest_for("image", [image.id]).get(image.id, [])
         return ImageDetail(image=image, jobs=jobs)
 
-    def delete(self, actor: User, image_id: int) -> None:
+    def delete(self, actor: User, image_id: int, client: Client | None = None) -> None:
         """Remove the rows now and the files right after the commit."""
         image = self.get_for(actor, image_id)
         self.session.execute(
@@ -265,7 +327,16 @@ class ImageService:
                 log.exception("image %s: files could not be removed", image_id_)
 
         after_commit(self.session, remove_files)
+        name = image.original_name
         self.session.commit()
+        self.ctx.activity.record(
+            actor.id,
+            ActivityType.delete,
+            resource=("image", image_id_),
+            details={"name": name},
+            ip=client.ip if client else None,
+            user_agent=client.user_agent if client else None,
+        )
 
     # -- state changes made by the conversion tasks -----------------------------------------
     def get(self, image_id: int) -> Image | None:

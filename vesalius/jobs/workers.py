@@ -1,9 +1,18 @@
-"""Starting and stopping the workers of one process: queue consumers plus job rescue."""
+"""Starting and stopping the workers of one process: queue consumers plus periodic duties."""
 
+from vesalius.analytics.tasks import daily_statistics
 from vesalius.context import AppContext
-from vesalius.jobs.maintenance import Maintenance
+from vesalius.jobs.maintenance import Duty, Maintenance
 from vesalius.jobs.registry import load_handlers
+from vesalius.jobs.service import JobService
 from vesalius.queue import QUEUE_NAMES
+
+ANALYTICS_CHECK_SECONDS = 60.0
+
+
+def rescue_jobs(ctx: AppContext) -> int:
+    with ctx.db.session() as session:
+        return JobService(ctx, session).rescue()
 
 
 class Workers:
@@ -13,7 +22,14 @@ class Workers:
         self.ctx = ctx
         self.queues = queues
         self.concurrency = concurrency
-        self.maintenance = Maintenance(ctx)
+        self.maintenance = Maintenance(
+            [
+                Duty(
+                    "job rescue", ctx.settings.job_rescue_interval_seconds, lambda: rescue_jobs(ctx)
+                ),
+                Duty("daily statistics", ANALYTICS_CHECK_SECONDS, lambda: daily_statistics(ctx)),
+            ]
+        )
 
     def start(self) -> None:
         load_handlers()

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 
 from vesalius.accounts.deps import ViewerUser
 from vesalius.common.errors import AppError
-from vesalius.deps import ContextDep
+from vesalius.deps import ClientDep, ContextDep
 from vesalius.imaging.schemas import image_out
 from vesalius.imaging.service import ImageService
 from vesalius.uploads.receiver import UploadReceiver
@@ -42,7 +42,9 @@ class UploadRefused(AppError):
     response_model=UploadOut,
     openapi_extra=MULTIPART_BODY,
 )
-async def upload(request: Request, user: ViewerUser, ctx: ContextDep) -> JSONResponse:
+async def upload(
+    request: Request, user: ViewerUser, ctx: ContextDep, client: ClientDep
+) -> JSONResponse:
     """Upload one or many files (DICOM, PNG, JPEG, TIFF, BMP) as multipart/form-data.
 
     Answers 202 as soon as the files are stored: conversion runs in the background (follow
@@ -73,7 +75,7 @@ async def upload(request: Request, user: ViewerUser, ctx: ContextDep) -> JSONRes
     def record() -> UploadOut:
         with ctx.db.session() as session:
             try:
-                created = ImageService(ctx, session).record_uploads(user, receiver.staged)
+                created = ImageService(ctx, session).record_uploads(user, receiver.staged, client)
             except BaseException:
                 receiver.discard_all()
                 raise

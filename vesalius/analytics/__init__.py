@@ -1,0 +1,1 @@
+"""Activity tracking, daily statistics and the analytics dashboard (seed 001)."""
