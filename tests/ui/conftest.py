@@ -141,6 +141,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 
 @pytest.fixture(scope="module")
+def seed(hub: Hub) -> Iterator[AppContext]:
+    """Write straight into the server's database, for states that are slow to click into."""
+    ctx = hub.context()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         missing_service("Chromium is not installed")
@@ -193,6 +201,8 @@ def shot() -> Shot:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(tab: Page, name: str) -> None:
+        # A full-page shot of a scrolled page draws the fixed header in mid-page.
+        tab.evaluate("window.scrollTo(0, 0)")
         tab.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, animations="disabled")
 
     return take

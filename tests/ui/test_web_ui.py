@@ -1,7 +1,6 @@
 """The web UI in a real browser: sign-in, the app shell, two-factor enrolment, Admin → Users."""
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pyotp
@@ -25,14 +24,6 @@ from vesalius.context import AppContext
 pytestmark = pytest.mark.browser
 
 SEEDED_PASSWORD = "seeded-user-password-1"
-
-
-@pytest.fixture(scope="module")
-def seed(hub: Hub) -> Iterator[AppContext]:
-    """Write straight into the server's database, for states that are slow to click into."""
-    ctx = hub.context()
-    yield ctx
-    ctx.close()
 
 
 def _create(

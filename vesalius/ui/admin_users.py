@@ -25,10 +25,10 @@ from vesalius.ui.session import SignIn, Viewer
 from vesalius.ui.widgets import (
     ROLE_LABELS,
     STATUS_LABELS,
+    admin_refused,
     confirm,
     done,
     hook,
-    readable,
     report,
     when,
 )
@@ -87,27 +87,12 @@ def register(ctx: AppContext) -> None:
             # permission check the REST API makes.
             first = await signin.call(page.listing(cursor=None))
         except Forbidden as refusal:
-            _refused(refusal)
+            admin_refused(refusal, "Managing users is for administrators.")
             return
         except AppError as failure:
             report(failure)
             return
         page.build(first)
-
-
-def _refused(refusal: Forbidden) -> None:
-    ui.status_code(403)
-    with (
-        hook(ui.card(), "admin-refused")
-        .classes("w-full items-center py-16 gap-3")
-        .props("flat bordered")
-    ):
-        ui.icon("lock", size="4rem", color="grey-5")
-        ui.label("You need the admin role").classes("text-h6 text-grey-9")
-        ui.label(
-            "Managing users is for administrators. Ask one of them if you need access."
-        ).classes("text-body1 text-grey-7 text-center")
-        ui.label(readable(refusal)).classes("text-caption text-grey-6")
 
 
 class UsersPage:

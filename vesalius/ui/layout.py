@@ -17,13 +17,17 @@ PRODUCT = "Vesalius"
 # writer's lock on SQLite); NiceGUI's default of 3 s would show an error page instead.
 PAGE_BUILD_SECONDS = 20.0
 
-PageBuilder = Callable[[SignIn, Viewer], Awaitable[None]]
+PageBuilder = Callable[..., Awaitable[None]]
 
 
 def signed_in_page(
-    path: str, ctx: AppContext, *, title: str, section: str
+    path: str, ctx: AppContext, *, title: str, section: str, wide: bool = False
 ) -> Callable[[PageBuilder], PageBuilder]:
-    """Register a page that needs a signed-in user; others are sent to the login page."""
+    """Register a page that needs a signed-in user; others are sent to the login page.
+
+    ``build(signin, viewer, **path_parameters)`` fills the page; ``wide`` pages (the image
+    viewer) use the whole window instead of a reading-width column.
+    """
 
     def register(build: PageBuilder) -> PageBuilder:
         @ui.page(path, title=f"{title} · {PRODUCT}", response_timeout=PAGE_BUILD_SECONDS)
@@ -32,8 +36,8 @@ def signed_in_page(
             viewer = await signin.viewer()
             if viewer is None:
                 return RedirectResponse(login_url(str(request.url)), status_code=303)
-            with app_frame(signin, viewer, section=section):
-                await build(signin, viewer)
+            with app_frame(signin, viewer, section=section, wide=wide):
+                await build(signin, viewer, **request.path_params)
             return None
 
         return build
@@ -42,7 +46,9 @@ def signed_in_page(
 
 
 @contextmanager
-def app_frame(signin: SignIn, viewer: Viewer, *, section: str) -> Iterator[None]:
+def app_frame(
+    signin: SignIn, viewer: Viewer, *, section: str, wide: bool = False
+) -> Iterator[None]:
     ui.query("body").classes("bg-grey-1")
     with ui.header().classes("items-center gap-1 px-4 py-1 bg-white text-grey-9 shadow-1"):
         with ui.link(target="/gallery").classes(
@@ -56,7 +62,8 @@ def app_frame(signin: SignIn, viewer: Viewer, *, section: str) -> Iterator[None]
             _admin_menu(active=section == "admin")
         ui.space()
         _user_menu(signin, viewer)
-    with ui.column().classes("w-full max-w-6xl mx-auto px-4 py-6 gap-4"):
+    width = "max-w-screen-2xl" if wide else "max-w-6xl"
+    with ui.column().classes(f"w-full {width} mx-auto px-4 py-6 gap-4"):
         yield
 
 
@@ -77,6 +84,8 @@ def _admin_menu(*, active: bool) -> None:
     with button, ui.menu():
         item = ui.menu_item("Users", on_click=lambda: ui.navigate.to("/admin/users"))
         hook(item, "nav-admin-users")
+        item = ui.menu_item("Queue monitor", on_click=lambda: ui.navigate.to("/admin/queue"))
+        hook(item, "nav-admin-queue")
 
 
 def _user_menu(signin: SignIn, viewer: Viewer) -> None:

@@ -8,7 +8,7 @@ from nicegui.storage import Storage
 
 from vesalius.config import Settings
 from vesalius.context import AppContext
-from vesalius.ui import admin_users, login, placeholders
+from vesalius.ui import admin_queue, admin_users, gallery, login, placeholders, viewer
 from vesalius.ui.layout import PRODUCT
 from vesalius.ui.session import HOME
 
@@ -26,6 +26,9 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     login.register(ctx)
     placeholders.register(ctx)
     admin_users.register(ctx)
+    admin_queue.register(ctx)
+    gallery.register(ctx)
+    viewer.register(ctx)
 
     ui.run_with(
         app,

@@ -7,7 +7,7 @@ from nicegui import ui
 from nicegui.element import Element
 
 from vesalius.accounts.models import Role, UserStatus
-from vesalius.common.errors import AppError
+from vesalius.common.errors import AppError, Forbidden
 from vesalius.ui.session import SignInRequired, login_url
 
 E = TypeVar("E", bound=Element)
@@ -18,6 +18,7 @@ STATUS_LABELS = {status.value: status.value.capitalize() for status in UserStatu
 # Service messages are written for API clients; a few read better said differently on a page.
 FRIENDLIER = {
     "totp_not_started": "Two-factor set-up was not started. Close this window and open it again.",
+    "invalid_date_range": "The “from” date is after the “to” date.",
 }
 
 
@@ -91,6 +92,36 @@ async def wait_for(dialog: ui.dialog) -> Any:
         return None
     dialog.delete()
     return result
+
+
+def admin_refused(refusal: Forbidden, why: str) -> None:
+    """The page a non-administrator gets instead of an admin page; ``refusal`` comes from the
+    service's own permission check, so the UI refuses exactly when the REST API would."""
+    ui.status_code(403)
+    with (
+        hook(ui.card(), "admin-refused")
+        .classes("w-full items-center py-16 gap-3")
+        .props("flat bordered")
+    ):
+        ui.icon("lock", size="4rem", color="grey-5")
+        ui.label("You need the admin role").classes("text-h6 text-grey-9")
+        ui.label(f"{why} Ask one of them if you need access.").classes(
+            "text-body1 text-grey-7 text-center"
+        )
+        ui.label(readable(refusal)).classes("text-caption text-grey-6")
+
+
+def empty_state(name: str, *, icon: str, title: str, text: str) -> ui.card:
+    """A large, quiet card saying there is nothing to show, and why."""
+    with (
+        hook(ui.card(), name)
+        .classes("w-full items-center py-16 gap-3")
+        .props("flat bordered") as card
+    ):
+        ui.icon(icon, size="4rem", color="grey-5")
+        ui.label(title).classes("text-h6 text-grey-8")
+        ui.label(text).classes("text-body1 text-grey-7 text-center max-w-xl")
+    return card
 
 
 def when(moment: datetime | None) -> str:
