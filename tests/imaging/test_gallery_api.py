@@ -234,6 +234,31 @@ def test_users_see_their_own_images_admins_see_all(
     assert client.get("/api/images").status_code == 401
 
 
+def test_study_date_filter(
+    client: TestClient, ctx: AppContext, owner: User, owner_headers: dict[str, str]
+) -> None:
+    old, new = add_images(ctx, owner, 2)
+    with ctx.db.session() as session:
+        for image_id, day in ((old, date(2019, 5, 1)), (new, date(2025, 1, 9))):
+            image = session.get(Image, image_id)
+            assert image is not None
+            image.study_date = day
+        session.commit()
+
+    def ids(**params: object) -> list[int]:
+        return _ids_of(client.get("/api/images", params=params, headers=owner_headers).json())
+
+    assert ids(studyFrom="2020-01-01") == [new]
+    assert ids(studyTo="2020-01-01") == [old]
+    assert ids(studyFrom="2019-05-01", studyTo="2025-01-09") == [new, old]
+    bad = client.get(
+        "/api/images",
+        params={"studyFrom": "2025-02-01", "studyTo": "2025-01-01"},
+        headers=owner_headers,
+    )
+    assert bad.json()["error"]["code"] == "invalid_date_range"
+
+
 def test_study_date_round_trips(
     client: TestClient, ctx: AppContext, owner: User, owner_headers: dict[str, str]
 ) -> None:

@@ -16,6 +16,7 @@ from tests.conftest import MakeUser, login
 from tests.imaging.dicom_factory import make_dicom
 from tests.uploads.files import bundled_dicom, png_bytes
 from vesalius.context import AppContext
+from vesalius.jobs.runner import run_job
 from vesalius.jobs.workers import Workers
 
 
@@ -199,6 +200,46 @@ def test_a_file_that_cannot_be_converted_ends_failed_with_a_reason(
         client.get(f"/api/images/{image['id']}/thumbnail", headers=headers).json()["error"]["code"]
         == "not_ready"
     )
+
+
+def test_retrying_a_failed_conversion_puts_the_image_back_in_processing(
+    client: TestClient,
+    ctx: AppContext,
+    headers: dict[str, str],
+    admin_headers: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    noise = np.random.default_rng(8).integers(0, 4096, (128, 128))
+    path = make_dicom(
+        tmp_path / "j2k.dcm", rows=128, columns=128, pixels=noise, transfer_syntax=JPEG2000Lossless
+    )
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\xff\x4f\xff\x51")
+    data[start + 100 : start + 600] = bytes(500)
+    (image,) = upload(client, headers, ("j2k.dcm", bytes(data)))
+    job_id = client.get(f"/api/images/{image['id']}", headers=headers).json()["jobs"][0]["id"]
+    run_job(ctx, job_id)
+    assert client.get(f"/api/images/{image['id']}", headers=headers).json()["status"] == "failed"
+    assert client.post(f"/api/admin/jobs/{job_id}/retry", headers=admin_headers).status_code == 200
+    again = client.get(f"/api/images/{image['id']}", headers=headers).json()
+    assert (again["status"], again["failureReason"]) == ("processing", None)
+    run_job(ctx, job_id)
+    assert client.get(f"/api/images/{image['id']}", headers=headers).json()["status"] == "failed"
+
+
+def test_frames_are_for_dicom_only(
+    client: TestClient, workers: Workers, headers: dict[str, str]
+) -> None:
+    import io as io_module
+
+    pages = [PILImage.new("L", (20, 10), value) for value in (10, 200)]
+    buffer = io_module.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:])
+    (image,) = upload(client, headers, ("two-pages.tif", buffer.getvalue()))
+    wait_ready(client, headers, image["id"])
+    second = client.get(f"/api/images/{image['id']}/preview", params={"frame": 1}, headers=headers)
+    assert second.status_code == 400
+    assert second.json()["error"]["code"] == "invalid_frame"
 
 
 def test_delete_removes_rows_and_files(

@@ -41,6 +41,17 @@ def _parse_when(raw: str | None, name: str, *, end_of_day: bool) -> datetime | N
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _parse_study_date(raw: str | None, name: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be a date (YYYY-MM-DD)", code="invalid_date", details={name: raw}
+        ) from None
+
+
 @router.get("", response_model=GalleryPageOut | GalleryCursorOut)
 def list_images(
     user: CurrentUser,
@@ -56,6 +67,8 @@ def list_images(
     status_: Annotated[ImageStatus | None, Query(alias="status")] = None,
     created_from: Annotated[str | None, Query(alias="from")] = None,
     created_to: Annotated[str | None, Query(alias="to")] = None,
+    study_from: Annotated[str | None, Query(alias="studyFrom")] = None,
+    study_to: Annotated[str | None, Query(alias="studyTo")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> GalleryPageOut | GalleryCursorOut:
     """The gallery, newest first. Offset mode: ``page`` + ``limit`` → ``total``. Cursor mode
@@ -67,6 +80,8 @@ def list_images(
         status=status_,
         created_from=_parse_when(created_from, "from", end_of_day=False),
         created_to=_parse_when(created_to, "to", end_of_day=True),
+        study_from=_parse_study_date(study_from, "studyFrom"),
+        study_to=_parse_study_date(study_to, "studyTo"),
         q=q,
     )
     service = ImageService(ctx, session)

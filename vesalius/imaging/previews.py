@@ -25,10 +25,10 @@ def check_preview_request(
         raise BadRequest(
             f"size must be between {MIN_PREVIEW_SIZE} and {MAX_PREVIEW_SIZE}", code="invalid_size"
         )
-    if not 0 <= frame < max(1, image.frames):
-        raise BadRequest(
-            f"frame must be between 0 and {max(1, image.frames) - 1}", code="invalid_frame"
-        )
+    # Frames are DICOM frames; other images show their first page only.
+    frames = max(1, image.frames) if image.file_type == FileType.dcm else 1
+    if not 0 <= frame < frames:
+        raise BadRequest(f"frame must be between 0 and {frames - 1}", code="invalid_frame")
     if window is not None:
         if image.file_type != FileType.dcm:
             raise BadRequest(

@@ -4,7 +4,7 @@ image is "not found", never "forbidden", so ids reveal nothing."""
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, or_, select, update
@@ -34,11 +34,15 @@ class GalleryFilter:
     status: ImageStatus | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    study_from: date | None = None
+    study_to: date | None = None
     q: str | None = None
 
     def __post_init__(self) -> None:
         if self.created_from and self.created_to and self.created_from > self.created_to:
             raise BadRequest("'from' is after 'to'", code="invalid_date_range")
+        if self.study_from and self.study_to and self.study_from > self.study_to:
+            raise BadRequest("'studyFrom' is after 'studyTo'", code="invalid_date_range")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ class ImageService:
             stmt = stmt.where(Image.created_at >= filters.created_from)
         if filters.created_to is not None:
             stmt = stmt.where(Image.created_at <= filters.created_to)
+        if filters.study_from is not None:
+            stmt = stmt.where(Image.study_date >= filters.study_from)
+        if filters.study_to is not None:
+            stmt = stmt.where(Image.study_date <= filters.study_to)
         if filters.q and filters.q.strip():
             pattern = _like(filters.q.strip())
             stmt = stmt.where(

@@ -6,10 +6,18 @@ from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from vesalius.context import AppContext
-from vesalius.imaging.models import THUMBNAIL_SIZES, FileType, Image, preview_key, thumbnail_key
+from vesalius.imaging.models import (
+    THUMBNAIL_SIZES,
+    FileType,
+    Image,
+    ImageStatus,
+    preview_key,
+    thumbnail_key,
+)
 from vesalius.imaging.raster import render_raster
 from vesalius.imaging.render import RenderError, encode_png, make_thumbnail, render_dicom
 from vesalius.imaging.service import ImageService
@@ -25,12 +33,20 @@ def _mark_failed(ctx: AppContext, job_input: dict[str, Any], error: str) -> None
         session.commit()
 
 
+def _mark_processing(session: Session, job_input: dict[str, Any]) -> None:
+    session.execute(
+        update(Image)
+        .where(Image.id == int(job_input["imageId"]))
+        .values(status=ImageStatus.processing, failure_reason=None)
+    )
+
+
 def _load(ctx: AppContext, job: RunningJob) -> Image | None:
     with ctx.db.read_session() as session:
         return ImageService(ctx, session).get(int(job.input["imageId"]))
 
 
-@job_handler("convert_dicom", queue="dicom", on_failure=_mark_failed)
+@job_handler("convert_dicom", queue="dicom", on_failure=_mark_failed, on_retry=_mark_processing)
 def convert_dicom(ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
     image = _load(ctx, job)
     if image is None:
@@ -86,7 +102,9 @@ def _queue_thumbnails(ctx: AppContext, session: Any, image: Image) -> None:
         )
 
 
-@job_handler("make_thumbnails", queue="thumbnails", on_failure=_mark_failed)
+@job_handler(
+    "make_thumbnails", queue="thumbnails", on_failure=_mark_failed, on_retry=_mark_processing
+)
 def make_thumbnails(ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
     image = _load(ctx, job)
     if image is None:

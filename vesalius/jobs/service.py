@@ -180,6 +180,9 @@ class JobService:
         job.finished_at = None
         job.run_after = None
         job.message = "retried by an administrator"
+        on_retry = job_type(job.type).on_retry
+        if on_retry is not None:
+            on_retry(self.session, job.input)
         self._send_after_commit(job)
         self.session.commit()
         return job

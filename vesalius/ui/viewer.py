@@ -6,6 +6,7 @@ link, so the API renders (and caches) exactly what is asked for. Another user's 
 "not found", as the service says, never "forbidden".
 """
 
+import time
 from dataclasses import dataclass
 
 from nicegui import ui
@@ -49,6 +50,7 @@ def register(ctx: AppContext) -> None:
             return
         ui.page_title(f"{detail.image.original_name} · Vesalius")
         page.build(detail)
+        page.time_the_view()
 
 
 def _not_found() -> None:
@@ -72,10 +74,34 @@ class ViewerPage:
         self.signin = signin
         self.image_id = image_id
         self.links = Links(ctx, viewer.id)
+        self.view_id = ""
 
     def detail(self, session: Session, principal: Principal) -> Detail:
-        found = ImageService(self.ctx, session).detail_for(principal.user, self.image_id)
+        service = ImageService(self.ctx, session)
+        found = service.detail_for(principal.user, self.image_id)
+        # Opening the viewer is one view; the previews it then fetches are not more views.
+        self.view_id = service.note_view(principal.user, found.image, self.signin.client)
         return Detail(ImageInfo.of(found.image), [JobInfo.of(job) for job in found.jobs])
+
+    def time_the_view(self) -> None:
+        """Report how long the viewer stayed open when the browser tab goes away.
+
+        The tab's last disconnect marks the end (NiceGUI deletes the client a few seconds
+        later, after waiting for a reconnect that did not come). The view was checked against
+        the user's permissions when it opened, so the duration goes straight to the recorder.
+        """
+        opened = time.monotonic()
+        last_seen = [opened]
+        client = ui.context.client
+
+        def disconnected() -> None:
+            last_seen[0] = time.monotonic()
+
+        def closed() -> None:
+            self.ctx.activity.view_closed(self.view_id, int((last_seen[0] - opened) * 1000))
+
+        client.on_disconnect(disconnected)
+        client.on_delete(closed)
 
     # -- layout -----------------------------------------------------------------------------
     def build(self, detail: Detail) -> None:
