@@ -1,0 +1,108 @@
+"""A real Vesalius for a bench: settings in a temporary data dir, a migrated SQLite or
+PostgreSQL database, the ASGI app behind an in-process client, and a signed-in admin."""
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+from fastapi.testclient import TestClient
+
+from tests.services import PostgresServer, find_binary, postgres_server
+from vesalius.app import create_app
+from vesalius.config import Settings
+from vesalius.context import AppContext
+from vesalius.migrations import upgrade
+from vesalius.observability.logs import configure_logging
+
+BENCH_PASSWORD = "bench-password-123"
+
+# A developer's own VESALIUS_* variables (a Redis URL, a cheaper argon2 …) must not change
+# what a bench measures.
+for _key in list(os.environ):
+    if _key.startswith("VESALIUS_"):
+        del os.environ[_key]
+
+
+def quiet_logging() -> None:
+    configure_logging("WARNING", "text")
+    for name in ("alembic", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def bench_settings(data_dir: Path, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "log_format": "text",
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def sqlite_url(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'vesalius.db'}"
+
+
+def postgres_available() -> bool:
+    return find_binary("pg_ctl", "/usr/lib/postgresql/*/bin/pg_ctl") is not None
+
+
+@contextlib.contextmanager
+def postgres(base: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL server in ``base``, stopped on the way out even when the bench fails."""
+    with postgres_server(base) as server:
+        yield server
+
+
+def _admin_connection(server: PostgresServer) -> pg8000.native.Connection:
+    return pg8000.native.Connection(server.user, host=server.host, port=server.port)
+
+
+def create_database(server: PostgresServer, name: str) -> str:
+    conn = _admin_connection(server)
+    try:
+        conn.run(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return server.url(name)
+
+
+def server_version(server: PostgresServer) -> str:
+    conn = _admin_connection(server)
+    try:
+        return str(conn.run("SHOW server_version")[0][0])
+    finally:
+        conn.close()
+
+
+def migrated(url: str) -> str:
+    upgrade(url)
+    return url
+
+
+@dataclass(frozen=True)
+class Hub:
+    client: TestClient
+    ctx: AppContext
+
+
+@contextlib.contextmanager
+def running_hub(settings: Settings) -> Iterator[Hub]:
+    """The whole ASGI app (API, middlewares, lifespan) and its context, called in-process."""
+    app = create_app(settings, with_ui=False)
+    with TestClient(app) as client:
+        yield Hub(client=client, ctx=app.state.ctx)
+
+
+def login(client: TestClient, email: str, password: str = BENCH_PASSWORD) -> dict[str, str]:
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    if response.status_code != 200:
+        raise RuntimeError(f"login as {email} failed: {response.status_code} {response.text}")
+    return {"Authorization": f"Bearer {response.json()['accessToken']}"}
