@@ -7,6 +7,7 @@ twice: once on SQLite and once on a real PostgreSQL server started for the sessi
 import os
 import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,9 +78,15 @@ def data_dir(tmp_path: Path, secrets_template: Path) -> Path:
 
 # -- databases ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as server:
-        yield server
+def pg_server() -> Iterator[PostgresServer]:
+    # Not under pytest's own temporary folder: every pytest run resets that folder to mode
+    # 0700, which would lock the postgres user out of a server another run is still using.
+    base = Path(tempfile.mkdtemp(prefix="vesalius-test-postgres-"))
+    try:
+        with postgres_server(base / "server") as server:
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def pg_admin(server: PostgresServer) -> pg8000.native.Connection:

@@ -140,6 +140,7 @@ def world(analytics_ctx: AppContext) -> Iterator[World]:
         act(clara, "login", local(d2, 8))
         act(clara, "upload", local(d2, 9), "img1", sizeBytes=1000)
         act(None, "login_failed", local(d2, 12), email="ravi@example.org")
+        act(admin, "login_failed", local(d2, 13), email="admin@example.org")  # not "active"
         act(clara, "upload", local(d2, 23, 59, 59), "img2", sizeBytes=200)
         act(clara, "upload", local(d1, 0, 0, 1), "img3", sizeBytes=3000)
         act(ravi, "login", local(d1, 10))

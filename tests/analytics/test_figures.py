@@ -35,7 +35,7 @@ def test_each_day_is_computed_in_the_configured_time_zone(aggregated: World) -> 
     assert (d3["totalUsers"], d3["newUsers"], d3["activeUsers"], d3["logins"]) == (1, 0, 1, 1)
     assert (d3["totalImages"], d3["uploads"], d3["storageUsedBytes"]) == (0, 0, 0)
     # D2: clara arrives, logs in, uploads img1 and img2 (img2 at 23:59:59 local = 18:29:59 UTC).
-    # The failed login has no user, so clara is the only active user.
+    # Failed sign-ins (one without a user, one against the admin) make nobody active.
     assert (d2["totalUsers"], d2["newUsers"], d2["activeUsers"], d2["logins"]) == (2, 1, 1, 1)
     assert (d2["totalImages"], d2["newImages"], d2["uploads"], d2["uploadBytes"]) == (2, 2, 2, 1200)
     assert d2["storageUsedBytes"] == 1200
@@ -215,6 +215,7 @@ def test_recent_activity_pages_newest_first(aggregated: World) -> None:
     ]
     assert first["activities"][0]["resourceId"] == w.images["img3"]
     assert first["activities"][2]["metadata"] == {"sizeBytes": 50}
+    assert first["activities"][2]["resourceName"] == "img4.jpg"
     assert first["hasMore"] is True
     seen = [a["id"] for a in first["activities"]]
     cursor = first["nextCursor"]
@@ -224,7 +225,7 @@ def test_recent_activity_pages_newest_first(aggregated: World) -> None:
         ).json()
         seen += [a["id"] for a in page["activities"]]
         cursor = page["nextCursor"]
-    assert len(seen) == len(set(seen)) == 13
+    assert len(seen) == len(set(seen)) == 14
     as_csv = w.client.get(
         "/api/analytics/activity/recent", params={"limit": 2, "format": "csv"}, headers=admin
     )

@@ -73,10 +73,12 @@ def compute_day(session: Session, day: date, zone: str) -> SystemStats:
         ),
         active_users=_count(
             session,
+            # A failed sign-in is somebody else guessing: it does not make the user active.
             select(func.count(func.distinct(UserActivity.user_id))).where(
                 UserActivity.created_at >= start,
                 UserActivity.created_at < end,
                 UserActivity.user_id.is_not(None),
+                UserActivity.activity_type != ActivityType.login_failed,
             ),
         ),
         total_images=sum(t["count"] for t in types.values()),

@@ -4,7 +4,16 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Response
 
 from vesalius.accounts.deps import AdminUser, CurrentUser
-from vesalius.analytics.csv_export import csv_response, wants_csv
+from vesalius.analytics.csv_export import (
+    ACTIVITY_COLUMNS,
+    STATS_COLUMNS,
+    TREND_COLUMNS,
+    activity_row,
+    csv_response,
+    stats_rows,
+    trend_rows,
+    wants_csv,
+)
 from vesalius.analytics.days import check_days, parse_day
 from vesalius.analytics.schemas import (
     ActivityDayOut,
@@ -33,7 +42,6 @@ from vesalius.deps import ContextDep, ReadSessionDep, SessionDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 Format = Annotated[str | None, Query(description="json (default) or csv")]
-FILE_TYPES = ("dcm", "png", "jpg", "tif", "bmp")
 
 
 def _range(service: AnalyticsService, first: date, last: date) -> RangeOut:
@@ -150,9 +158,7 @@ def upload_trends(
     series = service.upload_trends(admin, check_days(days))
     if as_csv:
         return csv_response(
-            ["date", "uploads", "bytes"],
-            ([d.day.isoformat(), d.uploads, d.upload_bytes] for d in series),
-            f"upload-trends-{series[-1].day.isoformat()}.csv",
+            TREND_COLUMNS, trend_rows(series), f"upload-trends-{series[-1].day.isoformat()}.csv"
         )
     return UploadTrendsOut(
         range=_range(service, series[0].day, series[-1].day),
@@ -199,45 +205,9 @@ def system_stats(
     first = parse_day(start_date, "startDate") or last - timedelta(days=29)
     series = service.system_stats(admin, first, last)
     if as_csv:
-        columns = [
-            "date",
-            "total_users",
-            "active_users",
-            "new_users",
-            "total_images",
-            "new_images",
-            "uploads",
-            "upload_bytes",
-            "views",
-            "downloads",
-            "logins",
-            "storage_used_bytes",
-        ]
-        type_columns = [f"{kind}_{what}" for kind in FILE_TYPES for what in ("count", "bytes")]
         return csv_response(
-            columns + type_columns,
-            (
-                [
-                    d.day.isoformat(),
-                    d.total_users,
-                    d.active_users,
-                    d.new_users,
-                    d.total_images,
-                    d.new_images,
-                    d.uploads,
-                    d.upload_bytes,
-                    d.views,
-                    d.downloads,
-                    d.logins,
-                    d.storage_used_bytes,
-                    *(
-                        d.file_types.get(kind, {}).get(what, 0)
-                        for kind in FILE_TYPES
-                        for what in ("count", "bytes")
-                    ),
-                ]
-                for d in series
-            ),
+            STATS_COLUMNS,
+            stats_rows(series),
             f"system-stats-{first.isoformat()}-to-{last.isoformat()}.csv",
         )
     return SystemStatsOut(stats=[_stats_day(d) for d in series])
@@ -259,48 +229,25 @@ def recent_activity(
     )
     activities = [
         ActivityOut(
-            id=activity.id,
-            user_id=activity.user_id,
-            user_email=email,
-            activity_type=activity.activity_type,
-            resource_type=activity.resource_type,
-            resource_id=activity.resource_id,
-            metadata=activity.details,
-            ip_address=activity.ip_address,
-            user_agent=activity.user_agent,
-            created_at=activity.created_at,
+            id=row.activity.id,
+            user_id=row.activity.user_id,
+            user_email=row.user_email,
+            activity_type=row.activity.activity_type,
+            resource_type=row.activity.resource_type,
+            resource_id=row.activity.resource_id,
+            resource_name=row.resource_name,
+            metadata=row.activity.details,
+            ip_address=row.activity.ip_address,
+            user_agent=row.activity.user_agent,
+            created_at=row.activity.created_at,
         )
-        for activity, email in rows
+        for row in rows
     ]
     if as_csv:
-        return csv_response(
-            [
-                "id",
-                "created_at",
-                "user_id",
-                "user_email",
-                "activity_type",
-                "resource_type",
-                "resource_id",
-                "ip_address",
-                "user_agent",
-            ],
-            (
-                [
-                    a.id,
-                    a.created_at.isoformat(),
-                    a.user_id,
-                    a.user_email,
-                    a.activity_type,
-                    a.resource_type,
-                    a.resource_id,
-                    a.ip_address,
-                    a.user_agent,
-                ]
-                for a in activities
-            ),
-            "recent-activity.csv",
-        )
+        lines = [
+            activity_row(**a.model_dump(exclude={"metadata", "resource_name"})) for a in activities
+        ]
+        return csv_response(ACTIVITY_COLUMNS, lines, "recent-activity.csv")
     return RecentActivityOut(
         activities=activities, next_cursor=next_cursor, has_more=next_cursor is not None
     )

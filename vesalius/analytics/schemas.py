@@ -121,6 +121,7 @@ class ActivityOut(ApiModel):
     activity_type: str
     resource_type: str | None
     resource_id: int | None
+    resource_name: str | None = Field(description="the image's name; null once it is deleted")
     metadata: dict[str, Any] | None
     ip_address: str | None
     user_agent: str | None

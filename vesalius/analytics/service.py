@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
@@ -54,6 +54,13 @@ class DayFigures:
     storage_used_bytes: int = 0
     file_types: dict[str, dict[str, int]] = field(default_factory=dict)
     aggregated: bool = False
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    activity: UserActivity
+    user_email: str | None
+    resource_name: str | None
 
 
 @dataclass
@@ -271,26 +278,31 @@ class AnalyticsService:
 
     def recent_activity(
         self, actor: User, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[tuple[UserActivity, str | None]], str | None]:
-        """Newest first, with the acting user's email; the cursor continues beyond the page."""
+    ) -> tuple[list[ActivityRow], str | None]:
+        """Newest first, with the acting user's email and, for images, the image's name (None
+        once it is deleted); the cursor continues beyond the page."""
         ensure_admin(actor)
         check_limit(limit, MAX_ACTIVITY_LIMIT)
-        stmt = select(UserActivity, User.email).outerjoin(User, User.id == UserActivity.user_id)
+        stmt = (
+            select(UserActivity, User.email, Image.original_name)
+            .outerjoin(User, User.id == UserActivity.user_id)
+            .outerjoin(
+                Image,
+                and_(UserActivity.resource_type == "image", Image.id == UserActivity.resource_id),
+            )
+        )
         if cursor:
             stmt = stmt.where(
                 older_than(UserActivity.created_at, UserActivity.id, Cursor.decode(cursor))
             )
-        rows: list[tuple[UserActivity, str | None]] = list(
-            self.session.execute(
-                stmt.order_by(UserActivity.created_at.desc(), UserActivity.id.desc()).limit(
-                    limit + 1
-                )
-            ).all()
-        )
+        found = self.session.execute(
+            stmt.order_by(UserActivity.created_at.desc(), UserActivity.id.desc()).limit(limit + 1)
+        ).all()
+        rows = [ActivityRow(activity, email, name) for activity, email, name in found]
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
-            last = rows[-1][0]
+            last = rows[-1].activity
             next_cursor = Cursor(last.created_at, last.id).encode()
         return rows, next_cursor
 

@@ -50,16 +50,22 @@ def app_frame(
     signin: SignIn, viewer: Viewer, *, section: str, wide: bool = False
 ) -> Iterator[None]:
     ui.query("body").classes("bg-grey-1")
-    with ui.header().classes("items-center gap-1 px-4 py-1 bg-white text-grey-9 shadow-1"):
+    with ui.header().classes("items-center gap-1 px-2 sm:px-4 py-1 bg-white text-grey-9 shadow-1"):
         with ui.link(target="/gallery").classes(
-            "row items-center gap-2 no-underline text-grey-9 mr-4"
+            "row items-center gap-2 no-underline text-grey-9 mr-1 sm:mr-4"
         ):
             ui.icon("biotech", color="primary", size="sm")
             ui.label(PRODUCT).classes("text-h6 text-weight-medium")
         _nav_button("Gallery", "photo_library", "/gallery", "nav-gallery", section == "gallery")
-        _nav_button("Analytics", "insights", "/analytics", "nav-analytics", section == "analytics")
         if viewer.is_admin:
+            _nav_button(
+                "Analytics", "insights", "/analytics", "nav-analytics", section == "analytics"
+            )
             _admin_menu(active=section == "admin")
+        else:
+            _nav_button(
+                "My activity", "timeline", "/me/activity", "nav-my-activity", section == "activity"
+            )
         ui.space()
         _user_menu(signin, viewer)
     width = "max-w-screen-2xl" if wide else "max-w-6xl"
@@ -67,8 +73,17 @@ def app_frame(
         yield
 
 
+def _labelled(label: str, icon: str) -> ui.button:
+    """A header button whose label gives way to its icon alone on a phone, so the header keeps
+    to one line."""
+    button = ui.button(icon=icon).props(f'flat no-caps aria-label="{label}"')
+    with button:
+        ui.label(label).classes("gt-xs q-ml-sm")
+    return button
+
+
 def _nav_button(label: str, icon: str, target: str, name: str, active: bool) -> None:
-    button = ui.button(label, icon=icon).props(f"flat no-caps href={target} tag=a")
+    button = _labelled(label, icon).props(f"href={target} tag=a")
     button.props("color=primary" if active else "color=grey-8")
     if active:
         button.classes("bg-blue-1")
@@ -76,7 +91,7 @@ def _nav_button(label: str, icon: str, target: str, name: str, active: bool) -> 
 
 
 def _admin_menu(*, active: bool) -> None:
-    button = ui.button("Admin", icon="admin_panel_settings").props("flat no-caps")
+    button = _labelled("Admin", "admin_panel_settings")
     button.props("color=primary" if active else "color=grey-8")
     if active:
         button.classes("bg-blue-1")
@@ -105,6 +120,14 @@ def _user_menu(signin: SignIn, viewer: Viewer) -> None:
                     "text-color=primary"
                 ).classes("mt-1")
             ui.separator()
+            with hook(
+                ui.menu_item(on_click=lambda: ui.navigate.to("/me/activity")),
+                "menu-my-activity",
+            ):
+                with ui.item_section().props("avatar"):
+                    ui.icon("timeline")
+                with ui.item_section():
+                    ui.label("My activity")
             with hook(
                 ui.menu_item(on_click=lambda: two_factor_dialog(signin, viewer)),
                 "menu-two-factor",

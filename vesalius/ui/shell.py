@@ -8,7 +8,7 @@ from nicegui.storage import Storage
 
 from vesalius.config import Settings
 from vesalius.context import AppContext
-from vesalius.ui import admin_queue, admin_users, gallery, login, placeholders, viewer
+from vesalius.ui import admin_queue, admin_users, analytics, gallery, login, my_activity, viewer
 from vesalius.ui.layout import PRODUCT
 from vesalius.ui.session import HOME
 
@@ -24,7 +24,8 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         return RedirectResponse(HOME, status_code=303)
 
     login.register(ctx)
-    placeholders.register(ctx)
+    analytics.register(ctx)
+    my_activity.register(ctx)
     admin_users.register(ctx)
     admin_queue.register(ctx)
     gallery.register(ctx)
