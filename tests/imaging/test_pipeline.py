@@ -2,8 +2,7 @@
 preview, thumbnails, file, download, delete. Real files, real workers in this process."""
 
 import io
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +14,10 @@ from pydicom.uid import JPEG2000Lossless
 from tests.conftest import MakeUser, login
 from tests.imaging.dicom_factory import make_dicom
 from tests.uploads.files import bundled_dicom, png_bytes
+from tests.waiting import wait_until
 from vesalius.context import AppContext
 from vesalius.jobs.runner import run_job
 from vesalius.jobs.workers import Workers
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll until ``check()`` holds: a deadline for progress, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not reached in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture

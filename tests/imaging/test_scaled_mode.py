@@ -20,9 +20,10 @@ from sqlalchemy import select
 from tests.cli_helpers import settings_env
 from tests.conftest import PASSWORD, login, make_settings
 from tests.imaging.dicom_factory import make_dicom, mammogram_pixels
-from tests.imaging.test_pipeline import upload, wait_ready, wait_until
+from tests.imaging.test_pipeline import upload, wait_ready
 from tests.services import RedisServer, S3Server
 from tests.uploads.files import bundled_dicom, png_bytes
+from tests.waiting import wait_until
 from vesalius.accounts.models import Role
 from vesalius.accounts.service import UserService
 from vesalius.app import create_app

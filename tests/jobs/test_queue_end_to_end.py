@@ -1,25 +1,16 @@
 """Jobs flow through real Huey consumers running in this process (embedded mode)."""
 
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.jobs.conftest import Script, job_row
+from tests.waiting import wait_until
 from vesalius.context import AppContext
 from vesalius.jobs.models import JobStatus
 from vesalius.jobs.runner import RunningJob
 from vesalius.jobs.service import JobService
 from vesalius.jobs.workers import Workers
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    """Poll until ``predicate()`` is true (a deadline for progress, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ def test_jobs_run_through_the_consumers(ctx: AppContext, script: Script, workers
         service = JobService(ctx, session)
         ids = [service.create("test_scripted", input={"n": n}).id for n in range(10)]
         session.commit()
-    wait_for(lambda: all(job_row(ctx, i).status == JobStatus.completed for i in ids))
+    wait_until(lambda: all(job_row(ctx, i).status == JobStatus.completed for i in ids))
     assert sorted(job_row(ctx, i).result["n"] for i in ids) == list(range(10))  # type: ignore[index]
     assert len(script.calls) == 10
 
@@ -57,5 +48,5 @@ def test_a_failed_attempt_is_retried_by_the_consumers(
     with ctx.db.session() as session:
         job_id = JobService(ctx, session).create("test_scripted", input={}).id
         session.commit()
-    wait_for(lambda: job_row(ctx, job_id).status == JobStatus.completed)
+    wait_until(lambda: job_row(ctx, job_id).status == JobStatus.completed)
     assert job_row(ctx, job_id).attempts == 2

@@ -1,10 +1,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vesalius.db import Base, utcnow
+from vesalius.db import Base, string_enum, utcnow
 
 
 class Role(StrEnum):
@@ -19,17 +19,6 @@ class UserStatus(StrEnum):
     disabled = "disabled"
     pending = "pending"
 
-
-def _enum(kind: type[StrEnum], name: str) -> Enum:
-    # Stored as VARCHAR + CHECK on both backends: adding a value is a plain migration.
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class User(Base):
@@ -48,8 +37,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
-    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus, "user_status"))
+    role: Mapped[Role] = mapped_column(string_enum(Role, "user_role"))
+    status: Mapped[UserStatus] = mapped_column(string_enum(UserStatus, "user_status"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     # Written by the activity recorder: "users active since D" is one index range.

@@ -1,10 +1,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vesalius.db import Base, utcnow
+from vesalius.db import Base, string_enum, utcnow
 
 
 class FileType(StrEnum):
@@ -20,16 +20,6 @@ class ImageStatus(StrEnum):
     ready = "ready"
     failed = "failed"
 
-
-def _enum(kind: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class Image(Base):
@@ -51,7 +41,7 @@ class Image(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     original_name: Mapped[str] = mapped_column(String(255))
-    file_type: Mapped[FileType] = mapped_column(_enum(FileType, "image_file_type"))
+    file_type: Mapped[FileType] = mapped_column(string_enum(FileType, "image_file_type"))
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -61,7 +51,7 @@ class Image(Base):
     bit_depth: Mapped[int | None]
     frames: Mapped[int] = mapped_column(default=1)
     status: Mapped[ImageStatus] = mapped_column(
-        _enum(ImageStatus, "image_status"), default=ImageStatus.processing
+        string_enum(ImageStatus, "image_status"), default=ImageStatus.processing
     )
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,10 +2,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vesalius.db import Base, utcnow
+from vesalius.db import Base, string_enum, utcnow
 
 
 class JobStatus(StrEnum):
@@ -35,14 +35,7 @@ class Job(Base):
     queue: Mapped[str] = mapped_column(String(40))
     type: Mapped[str] = mapped_column(String(60))
     status: Mapped[JobStatus] = mapped_column(
-        Enum(
-            JobStatus,
-            name="job_status",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(JobStatus, "job_status"),
         default=JobStatus.queued,
     )
     priority: Mapped[int] = mapped_column(default=0)
