@@ -63,10 +63,11 @@ class Sizes:
     depth: int
     samples: int
     warmup: int
+    search_samples: int  # q= reads the whole table: fewer rounds, timed on their own
 
 
-FULL = Sizes(users=100_000, depth=50_000, samples=300, warmup=30)
-QUICK = Sizes(users=10_000, depth=5_000, samples=40, warmup=5)
+FULL = Sizes(users=100_000, depth=50_000, samples=300, warmup=30, search_samples=60)
+QUICK = Sizes(users=10_000, depth=5_000, samples=40, warmup=5, search_samples=10)
 
 
 @dataclass(frozen=True)
@@ -281,15 +282,18 @@ def bench_backend(name: str, url: str, data_dir: Path, sizes: Sizes) -> BackendR
             for way in ("api", "service", "offset"):
                 if cases[f"{index}:{way}"]() != page.expected_ids:
                     raise RuntimeError(f"{name}: {page.label} via {way} returned the wrong users")
+        search_cases: dict[str, Callable[[], object]] = {}
         for index, search in enumerate(searches):
-            cases[f"q{index}:api"] = api_call(hub, headers, {"limit": LIMIT, "q": search.q})
-            if search.matches == 1 and len(cases[f"q{index}:api"]()) != 1:
+            call = api_call(hub, headers, {"limit": LIMIT, "q": search.q})
+            if search.matches == 1 and len(call()) != 1:
                 raise RuntimeError(f"{name}: {search.label} did not find its one user")
+            search_cases[f"q{index}:api"] = call
         for index, (_label, path, status) in enumerate(FLOORS):
             cases[f"f{index}:api"] = floor_call(hub, headers, path, status)
 
         progress(f"{name}: {len(cases)} cases × {sizes.samples} samples, interleaved")
         stats = measure(cases, samples=sizes.samples, warmup=sizes.warmup)
+        stats |= measure(search_cases, samples=sizes.search_samples, warmup=2)
 
         plans = query_plans(hub, admin, pages, searches, headers)
         floors = [label for label, _path, _status in FLOORS]
@@ -298,7 +302,7 @@ def bench_backend(name: str, url: str, data_dir: Path, sizes: Sizes) -> BackendR
 
 
 # -- the report -----------------------------------------------------------------------------
-def figures_table(result: BackendResult, samples: int) -> Table:
+def figures_table(result: BackendResult, sizes: Sizes) -> Table:
     table = Table(
         [
             "page (limit 50)",
@@ -309,7 +313,7 @@ def figures_table(result: BackendResult, samples: int) -> Table:
             "OFFSET p50",
             "OFFSET p95",
         ],
-        title=f"{result.name}: milliseconds, {samples} samples each "
+        title=f"{result.name}: milliseconds, {sizes.samples} samples each "
         "(API and service use the cursor; OFFSET is the baseline)",
     )
     s = result.stats
@@ -329,7 +333,8 @@ def figures_table(result: BackendResult, samples: int) -> Table:
         table.add("deep ÷ first", *ratios)
     for index, search in enumerate(result.searches):
         api = s[f"q{index}:api"]
-        table.add(search.label + ", first page", fmt_ms(api.p50), fmt_ms(api.p95), *["–"] * 4)
+        label = f"{search.label}, first page (n={api.n})"
+        table.add(label, fmt_ms(api.p50), fmt_ms(api.p95), *["–"] * 4)
     for index, label in enumerate(result.floors):
         api = s[f"f{index}:api"]
         table.add(label, fmt_ms(api.p50), fmt_ms(api.p95), *["–"] * 4)
@@ -379,7 +384,8 @@ def write_report(results: list[BackendResult | None], sizes: Sizes, machine: str
         report.text(
             f"Data: {measured[0].shape}; a batch of 20 users sharing one created_at straddles "
             f"the {sizes.depth:,} mark, and 10% of users were inserted out of created_at order, "
-            f"so the deep page is right only if the id tie-breaker works. Bulk insert: {seeds}. "
+            f"so the deep page is right only if the id tie-breaker works. "
+            f"Bulk insert (SQLite executemany, PostgreSQL COPY): {seeds}. "
             "Before timing, every page was checked to return the same 50 ids through the API, "
             "the service and OFFSET."
         )
@@ -388,7 +394,7 @@ def write_report(results: list[BackendResult | None], sizes: Sizes, machine: str
         "Target (issue 2): p95 < 15 ms on the first and the deep page, deep/first < 1.5."
     )
     for result in measured:
-        report.table(figures_table(result, sizes.samples))
+        report.table(figures_table(result, sizes))
     report.table(targets_table(report, results, ["SQLite", "PostgreSQL"]))
     for result in measured:
         report.heading(f"Query plans, {result.name}")

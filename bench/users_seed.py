@@ -1,4 +1,4 @@
-"""A realistic users table, written fast: one multi-row INSERT per 1,000 users.
+"""A realistic users table, written fast (executemany on SQLite, COPY on PostgreSQL).
 
 Roles and statuses are spread as on a hospital hub; ``created_at`` values are distinct
 except in "bulk import" batches that share one instant, and one such batch straddles the
@@ -7,8 +7,10 @@ tenth of the users were "migrated" late: their ids are out of ``created_at`` ord
 newest-first order is not simply ``id DESC``.
 """
 
+import csv
+import io
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +23,6 @@ from vesalius.accounts.models import Role, User, UserStatus
 ADMIN_EMAIL = "admin@bench.example"
 EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=4 * 365)
-CHUNK = 1_000
 SEED = 20_261_123
 
 ROLE_WEIGHTS = {
@@ -115,16 +116,47 @@ def user_rows(plan: SeedPlan, password_hash: str) -> list[dict[str, Any]]:
     return [rows[0]] + [rows[i] for i in on_time + late]
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def bulk_insert(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
-    table = User.__table__
+    """SQLite: Core ``executemany`` (sqlite3 loops in C). PostgreSQL: ``COPY``.
+
+    pg8000 has no fast executemany, and a 1,000-row ``VALUES`` list costs it ~0.5 ms a row
+    (it rewrites every placeholder in Python); ``COPY … FROM STDIN`` loads 100,000 users in
+    seconds.
+    """
+    if engine.dialect.name == "postgresql":
+        _copy_into_users(engine, rows)
+        return
     with engine.begin() as conn:
-        for chunk in _chunks(rows, CHUNK):
-            conn.execute(insert(table).values(list(chunk)))
+        conn.execute(insert(User.__table__), list(rows))
+
+
+def _copy_value(value: object) -> object:
+    """A value as the users table stores it (what the column types would bind)."""
+    if isinstance(value, datetime):  # UTCDateTime: naive UTC
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, Role | UserStatus):
+        return value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value  # None becomes an unquoted empty field: NULL in COPY's CSV format
+
+
+def _copy_into_users(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_copy_value(row[column]) for column in columns])
+    buffer.seek(0)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(  # type: ignore[call-arg]
+            f"COPY users ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", stream=buffer
+        )
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def refresh_statistics(engine: Engine) -> None:
