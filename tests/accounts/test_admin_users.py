@@ -1,9 +1,15 @@
 """Admin user management: cursor pages, filters, create/update/delete, last-admin rule."""
 
-from fastapi.testclient import TestClient
+from pathlib import Path
 
-from tests.conftest import MakeUser, login
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import PASSWORD, MakeUser, login, make_settings, pg_admin
 from vesalius.accounts.models import Role, User, UserStatus
+from vesalius.accounts.service import UserService
+from vesalius.context import build_context
 
 
 def _all_pages(client: TestClient, headers: dict[str, str], **params: object) -> list[dict]:  # type: ignore[type-arg]
@@ -255,3 +261,42 @@ def test_a_user_who_owns_images_cannot_be_deleted_only_disabled(
         f"/api/admin/users/{owner.id}", json={"status": "disabled"}, headers=admin_headers
     )
     assert disabled.status_code == 200
+
+
+def test_cursor_pages_do_not_depend_on_the_database_session_time_zone(
+    request: pytest.FixtureRequest, data_dir: Path
+) -> None:
+    """A PostgreSQL server whose TimeZone is not UTC must page exactly like one that is."""
+    url = request.getfixturevalue("postgres_url")
+    server = request.getfixturevalue("pg_server")
+    name = url.rsplit("/", 1)[1]
+    admin_conn = pg_admin(server)
+    admin_conn.run(f"ALTER DATABASE \"{name}\" SET timezone = 'America/New_York'")
+    try:
+        ctx = build_context(make_settings(data_dir, url))
+        try:
+            with ctx.db.session() as session:
+                service = UserService(ctx, session)
+                admin, _ = service.create_user(
+                    None, email="tz-admin@example.org", role=Role.admin, password=PASSWORD
+                )
+                for n in range(30):
+                    service.create_user(
+                        None, email=f"tz{n}@example.org", role=Role.clinician, password=PASSWORD
+                    )
+            seen: list[int] = []
+            cursor = None
+            with ctx.db.read_session() as session:
+                assert session.execute(text("SHOW timezone")).scalar() == "America/New_York"
+                while True:
+                    page = UserService(ctx, session).list_users(admin, cursor=cursor, limit=7)
+                    seen += [u.id for u in page.users]
+                    if not page.has_more:
+                        break
+                    cursor = page.next_cursor
+            assert len(seen) == len(set(seen)) == 31
+        finally:
+            ctx.close()
+    finally:
+        admin_conn.run(f'ALTER DATABASE "{name}" RESET timezone')
+        admin_conn.close()

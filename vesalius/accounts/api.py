@@ -66,7 +66,8 @@ def logout(
     """
     service = AuthService(ctx, session)
     if request.headers.get("authorization"):
-        service.logout(session_id=get_principal(request, ctx).session_id)
+        with ctx.db.read_session() as reading:
+            service.logout(session_id=get_principal(request, ctx, reading).session_id)
     elif body is not None and body.refresh_token:
         service.logout(refresh_token=body.refresh_token)
     else:

@@ -20,7 +20,6 @@ class UserStatus(StrEnum):
     pending = "pending"
 
 
-
 class User(Base):
     __tablename__ = "users"
     # Each index leads with the filter column and ends with the newest-first sort keys, so

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from vesalius.common.errors import Unauthorized
 from vesalius.db import utcnow
@@ -25,8 +27,14 @@ class AccessClaims:
 
 class AccessTokens:
     def __init__(self, keys: Keys, lifetime: timedelta) -> None:
-        self._private = keys.jwt_private_pem
-        self._public = keys.jwt_public_pem
+        # Parsed once: handing PyJWT the PEM bytes makes it parse and validate the RSA key on
+        # every call, ~40 ms a sign-in here.
+        private = serialization.load_pem_private_key(keys.jwt_private_pem, password=None)
+        public = serialization.load_pem_public_key(keys.jwt_public_pem)
+        if not isinstance(private, rsa.RSAPrivateKey) or not isinstance(public, rsa.RSAPublicKey):
+            raise ValueError("the JWT signing key must be an RSA key (RS256)")
+        self._private = private
+        self._public = public
         self.lifetime = lifetime
 
     def issue(self, *, user_id: int, role: str, session_id: str) -> str:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy import ColumnElement, literal, tuple_
+from sqlalchemy.sql.expression import Tuple
 
 from vesalius.common.errors import BadRequest
 
@@ -52,14 +53,20 @@ def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:
     return limit
 
 
+def _position(created_col: Any, id_col: Any, cursor: Cursor) -> Tuple:
+    # Inside a tuple the values do not take the columns' types by themselves; without this
+    # the time would reach PostgreSQL as timestamptz and be shifted by the session time zone.
+    return tuple_(literal(cursor.created_at, created_col.type), literal(cursor.id, id_col.type))
+
+
 def older_than(created_col: Any, id_col: Any, cursor: Cursor) -> ColumnElement[bool]:
     """Rows after ``cursor`` in newest-first order.
 
     A row-value comparison, which both PostgreSQL and SQLite turn into one index range.
     """
-    return tuple_(created_col, id_col) < tuple_(cursor.created_at, cursor.id)
+    return tuple_(created_col, id_col) < _position(created_col, id_col, cursor)
 
 
 def newer_than(created_col: Any, id_col: Any, cursor: Cursor) -> ColumnElement[bool]:
     """Rows before ``cursor`` in newest-first order (for ``direction=prev``)."""
-    return tuple_(created_col, id_col) > tuple_(cursor.created_at, cursor.id)
+    return tuple_(created_col, id_col) > _position(created_col, id_col, cursor)

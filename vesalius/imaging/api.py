@@ -6,6 +6,7 @@ from urllib.parse import quote
 import anyio
 from fastapi import APIRouter, FastAPI, Query, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from vesalius.accounts.deps import CurrentUser, ViewerUser
 from vesalius.accounts.models import User
@@ -144,15 +145,16 @@ def close_view(
     ImageService(ctx, session).close_view(user, image_id, view_id, body.duration_ms)
 
 
-def _load(ctx: AppContext, user: User, image_id: int, *, view: Client | None = None) -> Image:
+def _load(
+    ctx: AppContext, session: Session, user: User, image_id: int, *, view: Client | None = None
+) -> Image:
     """The image if ``user`` may see it; with ``view``, also counts a view (one per user and
     image per half hour, however many previews a viewer fetches)."""
-    with ctx.db.read_session() as session:
-        service = ImageService(ctx, session)
-        image = service.get_for(user, image_id)
-        if view is not None:
-            service.note_view(user, image, view, dedupe_seconds=VIEW_DEDUPE_SECONDS)
-        return image
+    service = ImageService(ctx, session)
+    image = service.get_for(user, image_id)
+    if view is not None:
+        service.note_view(user, image, view, dedupe_seconds=VIEW_DEDUPE_SECONDS)
+    return image
 
 
 def _blob_response(ctx: AppContext, key: str, media_type: str, headers: dict[str, str]) -> Response:
@@ -175,21 +177,24 @@ def _attachment(name: str) -> str:
 
 
 @router.get("/{image_id}/file", response_class=Response)
-def image_file(image_id: int, user: ViewerUser, ctx: ContextDep, client: ClientDep) -> Response:
+def image_file(
+    image_id: int, user: ViewerUser, ctx: ContextDep, session: ReadSessionDep, client: ClientDep
+) -> Response:
     """The original file as uploaded (counts as a view)."""
-    image = _load(ctx, user, image_id, view=client)
+    image = _load(ctx, session, user, image_id, view=client)
     return _blob_response(
         ctx, image.storage_key, image.content_type, {"Cache-Control": "private, max-age=3600"}
     )
 
 
 @router.get("/{image_id}/download", response_class=Response)
-def image_download(image_id: int, user: ViewerUser, ctx: ContextDep, client: ClientDep) -> Response:
+def image_download(
+    image_id: int, user: ViewerUser, ctx: ContextDep, session: ReadSessionDep, client: ClientDep
+) -> Response:
     """The original file as an attachment under its original name."""
-    with ctx.db.read_session() as session:
-        service = ImageService(ctx, session)
-        image = service.get_for(user, image_id)
-        service.record_download(user, image, client)
+    service = ImageService(ctx, session)
+    image = service.get_for(user, image_id)
+    service.record_download(user, image, client)
     headers = {
         "Content-Disposition": _attachment(image.original_name),
         "Cache-Control": "private, no-store",
@@ -202,6 +207,7 @@ async def image_preview(
     image_id: int,
     user: ViewerUser,
     ctx: ContextDep,
+    session: ReadSessionDep,
     client: ClientDep,
     window_center: Annotated[float | None, Query(alias="windowCenter")] = None,
     window_width: Annotated[float | None, Query(alias="windowWidth")] = None,
@@ -220,7 +226,7 @@ async def image_preview(
         if window_center is not None and window_width is not None
         else None
     )
-    image = await anyio.to_thread.run_sync(lambda: _load(ctx, user, image_id, view=client))
+    image = await anyio.to_thread.run_sync(lambda: _load(ctx, session, user, image_id, view=client))
     png = await anyio.to_thread.run_sync(
         lambda: preview_png(ctx, image, frame=frame, size=size, window=window)
     )
@@ -228,11 +234,13 @@ async def image_preview(
 
 
 @router.get("/{image_id}/thumbnail", response_class=Response)
-def image_thumbnail(image_id: int, user: ViewerUser, ctx: ContextDep, size: int = 256) -> Response:
+def image_thumbnail(
+    image_id: int, user: ViewerUser, ctx: ContextDep, session: ReadSessionDep, size: int = 256
+) -> Response:
     """A JPEG thumbnail, ``size`` 256 or 512 (longer side). 409 ``not_ready`` while processing."""
     if size not in THUMBNAIL_SIZES:
         raise BadRequest(f"size must be one of {list(THUMBNAIL_SIZES)}", code="invalid_size")
-    image = _load(ctx, user, image_id)
+    image = _load(ctx, session, user, image_id)
     if image.status != ImageStatus.ready:
         raise Conflict(
             f"the thumbnail is not ready (image status: {image.status.value})",

@@ -21,7 +21,6 @@ class ImageStatus(StrEnum):
     failed = "failed"
 
 
-
 class Image(Base):
     """An uploaded image and, for DICOM, the attributes people search and sort by."""
 
