@@ -201,7 +201,7 @@ def offset_call(hub: Hub, page: Page) -> Callable[[], list[int]]:
 
 
 FLOORS = (
-    ("floor: unknown route, 404 (TestClient, middlewares)", "/api/no-such-route", 404),
+    ("floor: unknown route, 404 (middlewares only)", "/api/no-such-route", 404),
     ("floor: GET /api/auth/me (+ bearer token check)", "/api/auth/me", 200),
 )
 
@@ -374,7 +374,8 @@ def write_report(results: list[BackendResult | None], sizes: Sizes, machine: str
     report.text(
         f"Run {today()} on {machine}. Each figure is the latency of one "
         f"`GET /api/admin/users?limit={LIMIT}` through the whole ASGI app in-process "
-        "(FastAPI TestClient: middlewares, bearer-token check, service, JSON), or of the "
+        "(an in-process ASGI client on this thread's event loop: middlewares, bearer-token check, "
+        "service, JSON; no socket), or of the "
         "service call alone, or of the baseline: the same ORM SELECT with the same ORDER BY "
         f"and OFFSET. {sizes.warmup} warm-up rounds, then {sizes.samples} rounds in which "
         "every case runs once (interleaved, so drift hits case and baseline alike)."

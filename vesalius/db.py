@@ -131,6 +131,13 @@ class Database:
         self._write_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=reader, expire_on_commit=False)
 
+    def new_session(self) -> Session:
+        """A write session the caller closes (``session()`` is the usual way)."""
+        return self._write_sessions()
+
+    def new_read_session(self) -> Session:
+        return self._read_sessions()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session for work that writes. Commit explicitly; anything else rolls back."""

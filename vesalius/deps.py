@@ -4,9 +4,10 @@ Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` depe
 thread pool, and each such hop costs a measurable share of a fast request.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -22,14 +23,22 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
-    with ctx.db.session() as session:
+async def get_session(ctx: ContextDep) -> AsyncIterator[Session]:
+    # Opening a session does no I/O (the connection comes at its first query, in the thread
+    # that runs it); closing returns the connection, which may talk to the server: a thread.
+    session = ctx.db.new_session()
+    try:
         yield session
+    finally:
+        await anyio.to_thread.run_sync(session.close)
 
 
-def get_read_session(ctx: ContextDep) -> Iterator[Session]:
-    with ctx.db.read_session() as session:
+async def get_read_session(ctx: ContextDep) -> AsyncIterator[Session]:
+    session = ctx.db.new_read_session()
+    try:
         yield session
+    finally:
+        await anyio.to_thread.run_sync(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 
 from vesalius.accounts.deps import AdminUser, CurrentUser, PrincipalDep, get_principal
 from vesalius.accounts.models import Role, UserStatus
@@ -21,6 +21,7 @@ from vesalius.accounts.schemas import (
 from vesalius.accounts.service import UserService
 from vesalius.accounts.sessions import AuthService, IssuedTokens
 from vesalius.common.errors import Unauthorized
+from vesalius.common.schemas import model_response
 from vesalius.deps import ClientDep, ContextDep, ReadSessionDep, SessionDep
 
 auth = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -122,16 +123,18 @@ def list_users(
     role: Role | None = None,
     status: UserStatus | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> UserPageOut:
+) -> Response:
     """Users, newest first, ``limit`` (1–100) at a time; pass ``nextCursor`` back as ``cursor``."""
     page = UserService(ctx, session).list_users(
         admin, cursor=cursor, limit=limit, role=role, status=status, q=q
     )
-    return UserPageOut(
-        users=[UserOut.model_validate(u) for u in page.users],
-        next_cursor=page.next_cursor,
-        has_more=page.has_more,
-        limit=page.limit,
+    return model_response(
+        UserPageOut(
+            users=[UserOut.model_validate(u) for u in page.users],
+            next_cursor=page.next_cursor,
+            has_more=page.has_more,
+            limit=page.limit,
+        )
     )
 
 
