@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import PASSWORD, MakeUser, login
+from vesalius.accounts import tokens
 from vesalius.accounts.models import Role, UserStatus
 from vesalius.accounts.tokens import AccessTokens
 from vesalius.context import AppContext
@@ -79,6 +80,21 @@ def test_no_token_tampered_token_and_expired_token(
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_expired"
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_token_used_before_expires_when_its_time_comes(
+    client: TestClient, ctx: AppContext, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked signatures are remembered between requests; the expiry is not."""
+    user = make_user()
+    headers = login(client, user.email)
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    expires_at = ctx.access_tokens.decode(headers["Authorization"].split()[1]).expires_at
+
+    monkeypatch.setattr(tokens, "utcnow", lambda: expires_at + timedelta(seconds=1))
+    response = client.get("/api/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"
 
 
 def test_unsigned_token_is_refused(client: TestClient, make_user: MakeUser) -> None:

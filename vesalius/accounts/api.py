@@ -76,7 +76,7 @@ def logout(
 
 
 @auth.get("/me", response_model=UserOut)
-def me(user: CurrentUser) -> UserOut:
+async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 

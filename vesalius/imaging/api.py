@@ -13,6 +13,7 @@ from vesalius.accounts.models import User
 from vesalius.accounts.sessions import Client
 from vesalius.analytics.schemas import ViewClosedIn, ViewOpenedOut
 from vesalius.common.errors import BadRequest, Conflict
+from vesalius.common.schemas import model_response
 from vesalius.context import AppContext
 from vesalius.deps import ClientDep, ContextDep, ReadSessionDep, SessionDep
 from vesalius.imaging.models import THUMBNAIL_SIZES, FileType, Image, ImageStatus, thumbnail_key
@@ -71,7 +72,7 @@ def list_images(
     study_from: Annotated[str | None, Query(alias="studyFrom")] = None,
     study_to: Annotated[str | None, Query(alias="studyTo")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> GalleryPageOut | GalleryCursorOut:
+) -> Response:
     """The gallery, newest first. Offset mode: ``page`` + ``limit`` → ``total``. Cursor mode
     (``useCursor=true``): ``cursor`` + ``direction=next|prev`` → ``nextCursor``/``prevCursor``,
     steady however deep you page and while new images arrive."""
@@ -88,19 +89,23 @@ def list_images(
     service = ImageService(ctx, session)
     if use_cursor:
         found = service.list_cursor(user, filters, cursor=cursor, direction=direction, limit=limit)
-        return GalleryCursorOut(
-            images=[image_out(i) for i in found.images],
-            next_cursor=found.next_cursor,
-            prev_cursor=found.prev_cursor,
-            has_more=found.has_more,
-            limit=found.limit,
+        return model_response(
+            GalleryCursorOut(
+                images=[image_out(i) for i in found.images],
+                next_cursor=found.next_cursor,
+                prev_cursor=found.prev_cursor,
+                has_more=found.has_more,
+                limit=found.limit,
+            )
         )
     offset = service.list_offset(user, filters, page=page, limit=limit)
-    return GalleryPageOut(
-        images=[image_out(i) for i in offset.images],
-        total=offset.total,
-        page=offset.page,
-        limit=offset.limit,
+    return model_response(
+        GalleryPageOut(
+            images=[image_out(i) for i in offset.images],
+            total=offset.total,
+            page=offset.page,
+            limit=offset.limit,
+        )
     )
 
 
