@@ -17,6 +17,8 @@ BENCHES = {
     "users_list": "bench.users_list",
     "login": "bench.login",
     "conversion": "bench.conversion",
+    "gallery": "bench.gallery",
+    "upload": "bench.upload",
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import ColumnElement, func, select
 
+from bench.bulk import refresh_statistics
 from bench.common import (
     Report,
     RunOptions,
@@ -43,7 +44,7 @@ from bench.harness import (
     sqlite_url,
 )
 from bench.plans import capture_statements, explain, only_select
-from bench.users_seed import ADMIN_EMAIL, SeedPlan, bulk_insert, refresh_statistics, user_rows
+from bench.users_seed import ADMIN_EMAIL, SeedPlan, bulk_insert, user_rows
 from vesalius.accounts.models import Role, User
 from vesalius.accounts.service import UserService
 from vesalius.common.pagination import Cursor
@@ -266,7 +267,7 @@ def bench_backend(name: str, url: str, data_dir: Path, sizes: Sizes) -> BackendR
         started = time.perf_counter()
         bulk_insert(hub.ctx.db.engine, rows)
         seed_seconds = time.perf_counter() - started
-        refresh_statistics(hub.ctx.db.engine)
+        refresh_statistics(hub.ctx.db.engine, "users")
 
         headers = login(hub.client, ADMIN_EMAIL)
         with hub.ctx.db.read_session() as session:

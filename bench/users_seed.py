@@ -7,17 +7,15 @@ tenth of the users were "migrated" late: their ids are out of ``created_at`` ord
 newest-first order is not simply ``id DESC``.
 """
 
-import csv
-import io
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
+from bench.bulk import bulk_load
 from vesalius.accounts.models import Role, User, UserStatus
 
 ADMIN_EMAIL = "admin@bench.example"
@@ -117,59 +115,5 @@ def user_rows(plan: SeedPlan, password_hash: str) -> list[dict[str, Any]]:
 
 
 def bulk_insert(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
-    """SQLite: Core ``executemany`` (sqlite3 loops in C). PostgreSQL: ``COPY``.
-
-    pg8000 has no fast executemany, and a 1,000-row ``VALUES`` list costs it ~0.5 ms a row
-    (it rewrites every placeholder in Python); ``COPY … FROM STDIN`` loads 100,000 users in
-    seconds.
-    """
-    if engine.dialect.name == "postgresql":
-        _copy_into_users(engine, rows)
-        return
-    with engine.begin() as conn:
-        conn.execute(insert(User.__table__), list(rows))
-
-
-def _copy_value(value: object) -> object:
-    """A value as the users table stores it (what the column types would bind)."""
-    if isinstance(value, datetime):  # UTCDateTime: naive UTC
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    if isinstance(value, Role | UserStatus):
-        return value.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value  # None becomes an unquoted empty field: NULL in COPY's CSV format
-
-
-def _copy_into_users(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
     columns = list(rows[0])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_copy_value(row[column]) for column in columns])
-    buffer.seek(0)
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(  # type: ignore[call-arg]
-            f"COPY users ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", stream=buffer
-        )
-        raw.commit()
-    finally:
-        raw.close()
-
-
-def refresh_statistics(engine: Engine) -> None:
-    """PostgreSQL's autovacuum would have analysed the table a minute after such a load.
-
-    SQLite gets nothing: Vesalius never runs ANALYZE there, so neither does the bench.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    # VACUUM refuses to run in a transaction; a separate autocommit engine is simplest.
-    autocommit = create_engine(engine.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with autocommit.connect() as conn:
-            conn.execute(text("VACUUM ANALYZE users"))
-    finally:
-        autocommit.dispose()
+    bulk_load(engine, User.__table__, columns, ([row[c] for c in columns] for row in rows))
