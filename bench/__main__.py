@@ -19,6 +19,7 @@ BENCHES = {
     "conversion": "bench.conversion",
     "gallery": "bench.gallery",
     "upload": "bench.upload",
+    "analytics": "bench.analytics",
 }
 
 

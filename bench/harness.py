@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pg8000.native
 from fastapi import FastAPI
 
+from bench.common import SelfTimed
 from tests.services import PostgresServer, find_binary, postgres_server
 from vesalius.app import create_app
 from vesalius.config import Settings
@@ -100,6 +102,27 @@ def _skip_sniffio_lookup() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+class _Stopwatch:
+    """ASGI wrapper: from the app being called to its last response byte being sent, which
+    is when a real server (uvicorn) has put the whole answer on the wire. Clean-up the app
+    does after that (closing the request's database session) is not waited for by a client,
+    but is by httpx's ASGI transport, so timing around the client call would count it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last_ns = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = time.perf_counter_ns()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.last_ns = time.perf_counter_ns() - started
+
+        await self.app(scope, receive, timed_send)
+
+
 class InProcessClient:
     """Calls the ASGI app directly, on an event loop in this thread: what a request costs the
     app itself, with no socket and no test-harness thread hand-off.
@@ -114,8 +137,9 @@ class InProcessClient:
         timing the app); ``app``'s lifespan runs either way."""
         _skip_sniffio_lookup()
         self._loop = asyncio.new_event_loop()
+        self._stopwatch = _Stopwatch(asgi or app)
         self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=asgi or app), base_url="http://bench"
+            transport=httpx.ASGITransport(app=self._stopwatch), base_url="http://bench"
         )
         self._lifespan = app.router.lifespan_context(app)
         self._loop.run_until_complete(self._lifespan.__aenter__())
@@ -125,6 +149,20 @@ class InProcessClient:
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self._loop.run_until_complete(self._client.post(path, **kwargs))
+
+    @property
+    def last_response_ns(self) -> int:
+        """Server-side time of the last request: app called → last response byte sent."""
+        return self._stopwatch.last_ns
+
+    def server_timed(self, call: Callable[[], object]) -> SelfTimed:
+        """A bench case timed by the server side of the last request ``call`` makes."""
+
+        def timed() -> int:
+            call()
+            return self.last_response_ns
+
+        return SelfTimed(timed)
 
     def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return self._loop.run_until_complete(self._client.delete(path, **kwargs))
