@@ -9,7 +9,7 @@ so the whole family is revoked and both holders must sign in again.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from vesalius.accounts import totp
@@ -20,6 +20,14 @@ from vesalius.analytics.models import ActivityType
 from vesalius.common.errors import Unauthorized
 from vesalius.context import AppContext
 from vesalius.db import utcnow
+
+# Every authenticated request runs this: built once, so SQLAlchemy neither rebuilds the
+# statement nor recomputes its cache key each time.
+TOKEN_OWNER = (
+    select(User, AuthSession.revoked_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(User.id == bindparam("user_id"), AuthSession.id == bindparam("session_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -166,9 +174,7 @@ class AuthService:
         """The user an access token belongs to and its session id; raises 401/403."""
         claims = self.ctx.access_tokens.decode(access_token)
         row = self.session.execute(
-            select(User, AuthSession.revoked_at)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
+            TOKEN_OWNER, {"user_id": claims.user_id, "session_id": claims.session_id}
         ).first()
         if row is None:
             raise Unauthorized("access token is invalid", code="invalid_token")
