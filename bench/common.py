@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,6 +114,18 @@ def measure(
         for name, fn in cases.items():
             timings[name].append(fn() if isinstance(fn, SelfTimed) else time_once(fn))
     return {name: Stats.from_ns(values) for name, values in timings.items()}
+
+
+def progress_bar(label: str) -> Progress:
+    """A bar for a long step (seeding, filling a queue); gone from the terminal when done."""
+    return Progress(
+        f"[dim]{escape(label)}[/]",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 # -- formatting -----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import func, select
 
 from bench.bulk import refresh_statistics
@@ -30,6 +29,7 @@ from bench.common import (
     fmt_ratio,
     load_average,
     measure,
+    progress_bar,
     today,
 )
 from bench.harness import (
@@ -133,14 +133,7 @@ def seed_images(hub: Hub, users: dict[str, User], sizes: Sizes) -> float:
     owners = [users["centre"].id] + [u.id for k, u in users.items() if k.startswith("o")]
     plan = ImagesPlan(count=sizes.images, owners=owners, depth=sizes.depth)
     started = time.perf_counter()
-    with Progress(
-        "[dim]seeding images[/]",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar("seeding images") as bar:
         task = bar.add_task("images", total=sizes.images)
         load_images(hub.ctx.db.engine, plan, lambda done: bar.update(task, completed=done))
     seconds = time.perf_counter() - started

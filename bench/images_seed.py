@@ -12,12 +12,13 @@ import random
 import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Table
 
 from bench.bulk import copy_value, loader
+from bench.seeding import rising_instants, tie
 from vesalius.imaging.models import FileType, Image, ImageStatus
 
 EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
@@ -74,6 +75,7 @@ RASTER_KINDS = (
     (FileType.jpg, "image/jpeg", 4032, 3024, 8),
     (FileType.tif, "image/tiff", 2048, 2048, 16),
 )
+DICOM_WEIGHTS = [kind[1] for kind in DICOM_KINDS]
 DICOM_SHARE = 0.85
 SURNAMES = ("NAKAMURA", "OKAFOR", "LINDQVIST", "GARCIA", "SCHMIDT", "ROSSI", "HADDAD", "NOVAK")
 MANUFACTURERS = ("HOLOGIC, Inc.", "GE MEDICAL SYSTEMS", "SIEMENS", "FUJIFILM Corporation")
@@ -95,22 +97,12 @@ class ImagesPlan:
 
 
 def _created_at_values(plan: ImagesPlan, rng: random.Random) -> list[datetime]:
-    mean_gap_us = SPAN / timedelta(microseconds=1) / plan.count
-    stamps: list[datetime] = []
-    moment, batch_left = EPOCH, 0
-    while len(stamps) < plan.count:
-        if batch_left:
-            batch_left -= 1
-        else:
-            moment += timedelta(microseconds=max(1, int(rng.expovariate(1 / mean_gap_us))))
-            if rng.random() < BATCH_CHANCE:
-                batch_left = rng.randint(1, 11)
-        stamps.append(moment)
+    stamps = rising_instants(
+        plan.count, start=EPOCH, span=SPAN, batch_chance=BATCH_CHANCE, largest_batch=12, rng=rng
+    )
     if plan.depth:
         cursor_row = plan.count - plan.depth
-        straddle = range(cursor_row - STRADDLE, cursor_row + STRADDLE)
-        for index in straddle:
-            stamps[index] = stamps[straddle.start]
+        tie(stamps, range(cursor_row - STRADDLE, cursor_row + STRADDLE))
     return stamps
 
 
@@ -132,8 +124,6 @@ def image_rows(plan: ImagesPlan) -> Iterator[tuple[Any, ...]]:
     stamps = _created_at_values(plan, rng)
     heavy_every = round(1 / plan.heavy_share) if plan.heavy_share else 0
     others = list(plan.owners[1:]) or [plan.owners[0]]
-    dicom_kinds = list(DICOM_KINDS)
-    dicom_weights = [kind[1] for kind in DICOM_KINDS]
     for index, created in enumerate(stamps):
         owner = plan.owners[0] if heavy_every and index % heavy_every == 0 else rng.choice(others)
         status = ImageStatus.ready
@@ -146,67 +136,46 @@ def image_rows(plan: ImagesPlan) -> Iterator[tuple[Any, ...]]:
         processed = None if status is ImageStatus.processing else created + timedelta(seconds=3)
         stem = "".join(rng.choices(string.ascii_uppercase + string.digits, k=8))
         storage_key = f"originals/{created:%Y/%m/%d}/{_hex(rng, 32)}"
-        if rng.random() < DICOM_SHARE:
-            modality, _w, width, height, bits, bpp, body = rng.choices(dicom_kinds, dicom_weights)[
-                0
-            ]
-            mammo = modality == "MG"
-            study_day: date = (created - timedelta(days=rng.randint(0, 30))).date()
-            yield (
-                owner,
+        is_dicom = rng.random() < DICOM_SHARE
+        if is_dicom:
+            kind = rng.choices(DICOM_KINDS, DICOM_WEIGHTS)[0]
+            modality, _weight, width, height, bits, bytes_per_pixel, body = kind
+            name, file_type, content_type = (
                 f"{modality}_{stem}.dcm",
                 FileType.dcm,
                 "application/dicom",
-                int(width * height * bpp),
-                _hex(rng, 64),
-                storage_key,
-                width,
-                height,
-                bits,
-                1,
-                status,
-                failure,
-                created,
-                processed or created,
-                processed,
-                f"P{rng.randint(1, 400_000):07d}",
-                f"{rng.choice(SURNAMES)}^{rng.choice(string.ascii_uppercase)}",
-                _uid(rng),
-                _uid(rng),
-                _uid(rng),
-                MG_SOP_CLASS if mammo else CT_SOP_CLASS,
-                modality,
-                study_day,
-                body,
-                rng.choice(("CC", "MLO")) if mammo else None,
-                rng.choice(("L", "R")) if mammo else None,
-                rng.choice(MANUFACTURERS),
-                "MONOCHROME1" if mammo and rng.random() < 0.3 else "MONOCHROME2",
-                JPEG2000 if mammo else EXPLICIT_LITTLE,
-                2048.0 if bits >= 12 else 128.0,
-                4096.0 if bits >= 12 else 256.0,
             )
+            size = int(width * height * bytes_per_pixel)
         else:
             file_type, content_type, width, height, bits = rng.choice(RASTER_KINDS)
-            yield (
-                owner,
-                f"photo_{stem}.{file_type.value}",
-                file_type,
-                content_type,
-                int(width * height * rng.uniform(0.3, 1.5)),
-                _hex(rng, 64),
-                storage_key,
-                width,
-                height,
-                bits,
-                1,
-                status,
-                failure,
-                created,
-                processed or created,
-                processed,
-                *([None] * 16),
-            )
+            name = f"photo_{stem}.{file_type.value}"
+            size = int(width * height * rng.uniform(0.3, 1.5))
+        head = (owner, name, file_type, content_type, size, _hex(rng, 64), storage_key)
+        shape = (width, height, bits, 1, status, failure, created, processed or created, processed)
+        if not is_dicom:
+            yield (*head, *shape, *([None] * 16))
+            continue
+        mammo = modality == "MG"
+        yield (
+            *head,
+            *shape,
+            f"P{rng.randint(1, 400_000):07d}",
+            f"{rng.choice(SURNAMES)}^{rng.choice(string.ascii_uppercase)}",
+            _uid(rng),
+            _uid(rng),
+            _uid(rng),
+            MG_SOP_CLASS if mammo else CT_SOP_CLASS,
+            modality,
+            (created - timedelta(days=rng.randint(0, 30))).date(),
+            body,
+            rng.choice(("CC", "MLO")) if mammo else None,
+            rng.choice(("L", "R")) if mammo else None,
+            rng.choice(MANUFACTURERS),
+            "MONOCHROME1" if mammo and rng.random() < 0.3 else "MONOCHROME2",
+            JPEG2000 if mammo else EXPLICIT_LITTLE,
+            2048.0 if bits >= 12 else 128.0,
+            4096.0 if bits >= 12 else 256.0,
+        )
 
 
 CHUNK_ROWS = 50_000

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import func, select
 
 from bench.common import (
@@ -33,6 +32,7 @@ from bench.common import (
     describe_machine,
     fmt_ms,
     load_average,
+    progress_bar,
     today,
 )
 from bench.conversion import ct_small
@@ -177,14 +177,7 @@ def fill_queue(hub: Hub, headers: dict[str, str], count: int) -> None:
     """``count`` real uploads of CT_small (39 KB), 100 per request: their conversion jobs
     wait, since no worker runs."""
     data = ct_small().read_bytes()
-    with Progress(
-        "[dim]queueing jobs[/]",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar("queueing jobs") as bar:
         task = bar.add_task("jobs", total=count)
         done = 0
         while done < count:
@@ -248,14 +241,7 @@ def bench_backend(name: str, settings: Any, files: dict[str, bytes], sizes: Size
         for _ in range(3):  # warm-up: first imports, first connections
             upload_once(hub, clock, headers, "warm.dcm", files[small])
             floor_once(hub, clock, headers)
-        with Progress(
-            f"[dim]{name}: uploads[/]",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with progress_bar(f"{name}: uploads") as bar:
             task = bar.add_task("rounds", total=rounds)
             for index in range(rounds):
                 for label, result in (

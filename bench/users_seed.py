@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bench.bulk import bulk_load
+from bench.seeding import rising_instants, tie
 from vesalius.accounts.models import Role, User, UserStatus
 
 ADMIN_EMAIL = "admin@bench.example"
@@ -60,21 +61,16 @@ class SeedPlan:
 
 def created_at_values(plan: SeedPlan, rng: random.Random) -> list[datetime]:
     """Ascending creation times over four years, with import batches sharing an instant."""
-    mean_gap_us = SPAN / timedelta(microseconds=1) / plan.count
-    stamps: list[datetime] = []
-    moment, batch_left = EPOCH, 0
-    while len(stamps) < plan.count:
-        if batch_left:
-            batch_left -= 1
-        else:
-            moment += timedelta(microseconds=max(1, int(rng.expovariate(1 / mean_gap_us))))
-            if rng.random() < IMPORT_BATCH_CHANCE:
-                batch_left = rng.randint(1, 24)
-        stamps.append(moment)
+    stamps = rising_instants(
+        plan.count,
+        start=EPOCH,
+        span=SPAN,
+        batch_chance=IMPORT_BATCH_CHANCE,
+        largest_batch=25,
+        rng=rng,
+    )
     stamps[0] = EPOCH  # the bench's admin, oldest of all
-    straddle = plan.straddle_range()
-    for index in straddle:
-        stamps[index] = stamps[straddle.start]
+    tie(stamps, plan.straddle_range())
     return stamps
 
 
