@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
@@ -36,6 +36,22 @@ from vesalius.context import AppContext
 from vesalius.imaging.models import FileType, Image
 
 MAX_ACTIVITY_LIMIT = 200
+_STATS = SystemStats.__table__.c
+# Every figure of a stored day, named as ``DayFigures`` names them.
+STORED_COLUMNS = [c for c in _STATS if c.name != "computed_at"]
+# What the dashboard API and the upload trends show of a past day. A year of rows is 365 ×
+# the columns values to parse, and pg8000 parses each in Python: every column left out of the
+# 365-day dashboard saves it ~0.5 ms on PostgreSQL.
+CHART_COLUMNS = [
+    _STATS.stat_date,
+    _STATS.uploads,
+    _STATS.upload_bytes,
+    _STATS.views,
+    _STATS.downloads,
+    _STATS.logins,
+    _STATS.new_images,
+    _STATS.storage_used_bytes,
+]
 
 
 @dataclass
@@ -79,6 +95,12 @@ class Dashboard:
     file_types: dict[str, dict[str, int]]
 
 
+def _from_stored(row: Row[Any]) -> DayFigures:
+    """A stored day from some of its columns (``STORED_COLUMNS`` or ``CHART_COLUMNS``)."""
+    values = row._asdict()
+    return DayFigures(day=values.pop("stat_date"), aggregated=True, **values)
+
+
 def _from_row(row: SystemStats) -> DayFigures:
     return DayFigures(
         day=row.stat_date,
@@ -108,9 +130,10 @@ class AnalyticsService:
     def today(self) -> date:
         return today(self.zone)
 
-    def _stored(self, first: date, last: date) -> dict[date, SystemStats]:
-        rows = self.session.scalars(
-            select(SystemStats).where(SystemStats.stat_date >= first, SystemStats.stat_date <= last)
+    def _stored(self, first: date, last: date, columns: list[Any]) -> dict[date, Row[Any]]:
+        # Plain rows, not ORM objects: a year of those was a third of the 365-day dashboard.
+        rows = self.session.execute(
+            select(*columns).where(SystemStats.stat_date >= first, SystemStats.stat_date <= last)
         )
         return {row.stat_date: row for row in rows}
 
@@ -118,27 +141,32 @@ class AnalyticsService:
         """Today from raw rows, with running totals carried on from the last stored day."""
         start, end = day_bounds(day, self.zone)
         counts = activity_counts(self.session, start, end)
+        # Three counts, one round trip (each still planned on its own index).
+        views, active_users, new_users = self.session.execute(
+            select(
+                select(func.count())
+                .select_from(ImageView)
+                .where(ImageView.viewed_at >= start, ImageView.viewed_at < end)
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(User)
+                .where(User.last_active_at >= start, User.last_active_at < end)
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(User)
+                .where(User.created_at >= start, User.created_at < end)
+                .scalar_subquery(),
+            )
+        ).one()
         figures = DayFigures(
             day=day,
             uploads=counts.get(ActivityType.upload, 0),
             upload_bytes=upload_bytes(self.session, start, end),
             downloads=counts.get(ActivityType.download, 0),
             logins=counts.get(ActivityType.login, 0),
-            views=self._scalar(
-                select(func.count())
-                .select_from(ImageView)
-                .where(ImageView.viewed_at >= start, ImageView.viewed_at < end)
-            ),
-            active_users=self._scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.last_active_at >= start, User.last_active_at < end)
-            ),
-            new_users=self._scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.created_at >= start, User.created_at < end)
-            ),
+            views=int(views),
+            active_users=int(active_users),
+            new_users=int(new_users),
         )
         new_types = self._file_types_between(start, end)
         figures.new_images = sum(t["count"] for t in new_types.values())
@@ -171,17 +199,19 @@ class AnalyticsService:
     def _scalar(self, stmt: Any) -> int:
         return int(self.session.scalar(stmt) or 0)
 
-    def day_series(self, first: date, last: date) -> list[DayFigures]:
-        """One entry per day, zeros for days with nothing, today counted live."""
+    def day_series(self, first: date, last: date, *, charts: bool = False) -> list[DayFigures]:
+        """One entry per day, zeros for days with nothing, today counted live. With
+        ``charts``, past days carry only the ``CHART_COLUMNS`` figures (today has all)."""
         check_range(first, last)
         now_day = self.today()
-        stored = self._stored(first, min(last, now_day - timedelta(days=1)))
+        columns = CHART_COLUMNS if charts else STORED_COLUMNS
+        stored = self._stored(first, min(last, now_day - timedelta(days=1)), columns)
         series = []
         for day in days_between(first, last):
             if day == now_day:
                 series.append(self._live_today(day))
             elif day in stored:
-                series.append(_from_row(stored[day]))
+                series.append(_from_stored(stored[day]))
             else:
                 series.append(DayFigures(day=day))
         return series
@@ -199,12 +229,14 @@ class AnalyticsService:
         return _from_row(compute_day(self.session, day, self.zone))
 
     # -- endpoints ----------------------------------------------------------------------------
-    def dashboard(self, actor: User, days: int = 30) -> Dashboard:
+    def dashboard(self, actor: User, days: int = 30, *, charts_only: bool = False) -> Dashboard:
+        """The summary and the series; ``charts_only``: past days carry only what the API's
+        charts show (the web UI also exports every figure of each day as CSV)."""
         ensure_admin(actor)
         check_days(days)
         last = self.today()
         first = last - timedelta(days=days - 1)
-        series = self.day_series(first, last)
+        series = self.day_series(first, last, charts=charts_only)
         current = series[-1]
         range_start, _ = day_bounds(first, self.zone)
         return Dashboard(
@@ -228,7 +260,7 @@ class AnalyticsService:
         ensure_admin(actor)
         check_days(days)
         last = self.today()
-        return self.day_series(last - timedelta(days=days - 1), last)
+        return self.day_series(last - timedelta(days=days - 1), last, charts=True)
 
     def system_stats(self, actor: User, first: date, last: date) -> list[DayFigures]:
         ensure_admin(actor)
