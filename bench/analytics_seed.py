@@ -39,11 +39,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from bench.bulk import copy_csv, indexes_rebuilt, loader, refresh_statistics
 from bench.users_seed import ADMIN_EMAIL, SeedPlan, bulk_insert, user_rows
 from vesalius.accounts.models import User, UserStatus
+from vesalius.analytics.aggregation import recount_image_views
 
 SEED = 20_261_125
 HISTORY_DAYS = 365
@@ -699,6 +701,9 @@ def seed_one(name: str, url: str, sizes: SeedSizes, password_hash: str, now: dat
             load.write("system_stats", STATS_COLUMNS, list(seeded.stats.values()))
             rows_done = clock.perf_counter()
         _finish_users(engine, seeded.last_active, seeded.last_login)
+        with Session(engine) as session:  # the views went in around the recorder
+            recount_image_views(session)
+            session.commit()
         seeded.today_new_images, seeded.today_new_types = world.today_images()
         indexed = clock.perf_counter()
         refresh_statistics(engine, "users", *BIG_TABLES, "system_stats")

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from tests.conftest import PASSWORD, login, make_settings
 from vesalius.accounts.models import Role, User
 from vesalius.accounts.service import UserService
+from vesalius.analytics.aggregation import recount_image_views
 from vesalius.analytics.days import today
 from vesalius.analytics.models import ImageView, UserActivity
 from vesalius.app import create_app
@@ -164,6 +165,8 @@ def world(analytics_ctx: AppContext) -> Iterator[World]:
                     duration_ms=duration,
                 )
             )
+        session.flush()
+        recount_image_views(session)  # the views were written around the recorder
         session.commit()
     with TestClient(create_app(ctx.settings, with_ui=False, ctx=ctx)) as client:
         yield World(ctx=ctx, client=client, d=d, users=users, images=images)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, MakeUser, login, make_settings
 from tests.uploads.files import bundled_dicom, png_bytes
+from vesalius.accounts.models import Role
 from vesalius.analytics.models import ImageView, UserActivity
 from vesalius.context import AppContext, build_context
 from vesalius.jobs.workers import Workers
@@ -74,6 +75,33 @@ def test_image_events_and_views(client: TestClient, ctx: AppContext, make_user: 
     assert kinds == ["upload", "view", "download", "view", "delete"]
     uploaded = next(details for kind, _, details in activities(ctx) if kind == "upload")
     assert uploaded == {"fileType": "png", "sizeBytes": len(png_bytes()), "name": "a.png"}
+
+
+def test_views_count_towards_most_viewed(
+    client: TestClient, ctx: AppContext, make_user: MakeUser
+) -> None:
+    """Each recorded view adds to the image's count, which orders "most viewed"."""
+    user = make_user()
+    headers = login(client, user.email)
+    admin = login(client, make_user(role=Role.admin).email)
+    ids = [
+        client.post(
+            "/api/upload",
+            files=[("files", (f"{n}.png", png_bytes(), "image/png"))],
+            headers=headers,
+        ).json()["images"][0]["id"]
+        for n in range(3)
+    ]
+    for image_id, times in zip(ids, (1, 3, 2), strict=True):
+        for _ in range(times):
+            assert client.post(f"/api/images/{image_id}/views", headers=headers).status_code == 201
+        ctx.activity.flush()  # counts added over several batches
+    viewed = client.get("/api/analytics/images/most-viewed", headers=admin).json()["images"]
+    assert [(image["id"], image["views"]) for image in viewed] == [
+        (ids[1], 3),
+        (ids[2], 2),
+        (ids[0], 1),
+    ]
 
 
 def test_view_duration_is_stored(client: TestClient, ctx: AppContext, make_user: MakeUser) -> None:

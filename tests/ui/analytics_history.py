@@ -28,6 +28,7 @@ from tests.ui import files
 from tests.ui.conftest import Hub, hub_env, vesalius
 from vesalius.accounts.models import Role, User
 from vesalius.accounts.service import UserService
+from vesalius.analytics.aggregation import recount_image_views
 from vesalius.analytics.days import today
 from vesalius.analytics.models import ImageView, UserActivity
 from vesalius.context import AppContext
@@ -184,6 +185,8 @@ def make_history(hub: Hub, ctx: AppContext, admin_email: str, admin_password: st
                     created_at=at(d - timedelta(days=2), 3) + timedelta(minutes=attempt),
                 )
             )
+        session.flush()
+        recount_image_views(session)  # the views were written around the recorder
         session.commit()
         found = session.execute(select(Image.id, Image.size_bytes).where(Image.id.in_([ct, a, b])))
         sizes = {row.id: row.size_bytes for row in found}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
@@ -193,3 +193,17 @@ def apply_retention(session: Session, settings: Settings, now: datetime | None =
     if keep_from < cutoff_day:
         log.warning("retention kept activity from %s on: that day has no statistics yet", keep_from)
     return deleted
+
+
+def recount_image_views(session: Session) -> None:
+    """Set every image's ``view_count`` from its rows in ``image_views``: for views written
+    around the recorder (an import, a test's history). The recorder keeps it otherwise."""
+    views = (
+        select(func.count())
+        .where(ImageView.image_id == Image.id)
+        .correlate(Image)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Image).values(view_count=views).execution_options(synchronize_session=False)
+    )

@@ -10,17 +10,19 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
 from vesalius.analytics.models import ActivityType, ImageView, UserActivity
 from vesalius.db import Database, is_constraint_violation, utcnow
+from vesalius.imaging.models import Image
 
 log = logging.getLogger(__name__)
 RECENT_VIEWS_KEPT = 10_000
@@ -225,6 +227,7 @@ class ActivityRecorder:
                 session.execute(insert(UserActivity), activities)
             if views:
                 session.execute(insert(ImageView), views)
+                _count_views(session, Counter(row["image_id"] for row in views))
             if last_active:
                 users = User.__table__
                 assert isinstance(users, Table)
@@ -241,3 +244,15 @@ class ActivityRecorder:
                     .values(duration_ms=close.duration_ms)
                 )
             session.commit()
+
+
+def _count_views(session: Session, per_image: Counter[int]) -> None:
+    """Add a batch's views to each image's ``view_count`` (what "most viewed" reads)."""
+    images = Image.__table__
+    assert isinstance(images, Table)
+    session.execute(
+        update(images)
+        .where(images.c.id == bindparam("image"))
+        .values(view_count=images.c.view_count + bindparam("added")),
+        [{"image": image_id, "added": added} for image_id, added in per_image.items()],
+    )

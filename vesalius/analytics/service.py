@@ -285,27 +285,34 @@ class AnalyticsService:
         ]
 
     def most_viewed(self, actor: User, limit: int = 10) -> list[tuple[Image, int, int | None]]:
-        """Images by number of views (all time), with their average view duration in ms."""
+        """Images by number of views (all time), with their average view duration in ms.
+
+        The order comes from ``images.view_count`` (the top of its index); the average
+        durations only for the images shown, from their own views."""
         ensure_admin(actor)
         check_limit(limit, MAX_ACTIVITY_LIMIT)
-        views = (
-            select(
-                ImageView.image_id,
-                func.count().label("views"),
-                func.avg(ImageView.duration_ms).label("avg_ms"),
+        images = list(
+            self.session.scalars(
+                select(Image)
+                .where(Image.view_count > 0)
+                .order_by(Image.view_count.desc(), Image.id.desc())
+                .limit(limit)
             )
-            .group_by(ImageView.image_id)
-            .order_by(func.count().desc(), ImageView.image_id)
-            .limit(limit)
-            .subquery()
         )
-        rows = self.session.execute(
-            select(Image, views.c.views, views.c.avg_ms)
-            .join(views, views.c.image_id == Image.id)
-            .order_by(views.c.views.desc(), Image.id)
+        durations: dict[int, Any] = dict(
+            self.session.execute(
+                select(ImageView.image_id, func.avg(ImageView.duration_ms))
+                .where(ImageView.image_id.in_([image.id for image in images]))
+                .group_by(ImageView.image_id)
+            ).all()
         )
         return [
-            (image, int(count), int(avg) if avg is not None else None) for image, count, avg in rows
+            (
+                image,
+                image.view_count,
+                int(durations[image.id]) if durations.get(image.id) is not None else None,
+            )
+            for image in images
         ]
 
     def recent_activity(

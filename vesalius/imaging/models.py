@@ -36,6 +36,7 @@ class Image(Base):
         Index("ix_images_study_instance_uid", "study_instance_uid"),
         Index("ix_images_sop_instance_uid", "sop_instance_uid"),
         Index("ix_images_sha256", "sha256"),
+        Index("ix_images_view_count_id", "view_count", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,9 @@ class Image(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     processed_at: Mapped[datetime | None]
+    # Views ever recorded (the recorder adds each batch's): "most viewed" reads the top of
+    # its index instead of grouping every row of image_views.
+    view_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # DICOM attributes (null for ordinary images).
     patient_id: Mapped[str | None] = mapped_column(String(64))
