@@ -163,7 +163,15 @@ def progress(message: str) -> None:
 
 
 def hub_settings(data_dir: Path, url: str, **overrides: Any) -> Settings:
-    return bench_settings(data_dir, url, analytics_retention_days=RETENTION_DAYS, **overrides)
+    # No queue workers or maintenance duties: their statements would run between the timed
+    # ones (and show up among the captured query plans).
+    return bench_settings(
+        data_dir,
+        url,
+        analytics_retention_days=RETENTION_DAYS,
+        embedded_workers=False,
+        **overrides,
+    )
 
 
 # -- calls ----------------------------------------------------------------------------------
