@@ -295,7 +295,7 @@ class AnalyticsService:
             self.session.scalars(
                 select(Image)
                 .where(Image.view_count > 0)
-                .order_by(Image.view_count.desc(), Image.id.desc())
+                .order_by(Image.view_count.desc(), Image.id)
                 .limit(limit)
             )
         )
