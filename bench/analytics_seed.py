@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from bench.bulk import copy_csv, indexes_rebuilt, loader, refresh_statistics
+from bench.images_seed import COLUMNS as IMAGE_FIELDS
 from bench.users_seed import ADMIN_EMAIL, SeedPlan, bulk_insert, user_rows
 from vesalius.accounts.models import User, UserStatus
 from vesalius.analytics.aggregation import recount_image_views
@@ -108,41 +109,7 @@ ACTIVITY_COLUMNS = (
     "created_at",
 )
 VIEW_COLUMNS = ("view_key", "image_id", "user_id", "viewed_at", "duration_ms")
-IMAGE_COLUMNS = (
-    "id",
-    "user_id",
-    "original_name",
-    "file_type",
-    "content_type",
-    "size_bytes",
-    "sha256",
-    "storage_key",
-    "width",
-    "height",
-    "bit_depth",
-    "frames",
-    "status",
-    "failure_reason",
-    "created_at",
-    "updated_at",
-    "processed_at",
-    "patient_id",
-    "patient_name",
-    "study_instance_uid",
-    "series_instance_uid",
-    "sop_instance_uid",
-    "sop_class_uid",
-    "modality",
-    "study_date",
-    "body_part",
-    "view_position",
-    "laterality",
-    "manufacturer",
-    "photometric_interpretation",
-    "transfer_syntax_uid",
-    "window_center",
-    "window_width",
-)
+IMAGE_COLUMNS = ("id", *IMAGE_FIELDS)  # ids given: views and activity refer to them
 STATS_COLUMNS = (
     "stat_date",
     "total_users",
