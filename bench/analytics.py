@@ -652,9 +652,7 @@ def write_report(
         )
     report.table(targets_table(report, results, ["SQLite", "PostgreSQL"]))
     for result in measured:
-        report.heading(f"Query plans, {result.name}")
-        for label, plan in result.plans:
-            report.code(plan, label=f"{label}:")
+        report.plans(result.name, result.plans)
     return report
 
 

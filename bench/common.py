@@ -296,6 +296,12 @@ class Report:
             console.print(escape(label))
         console.print(escape(text), style="dim")
 
+    def plans(self, database: str, plans: Sequence[tuple[str, str]]) -> None:
+        """A heading and each captured statement's plan under its label."""
+        self.heading(f"Query plans, {database}")
+        for label, plan in plans:
+            self.code(plan, label=f"{label}:")
+
     def check(self, label: str, ok: bool) -> str:
         """Remember a target's outcome; returns PASS or FAIL for a table cell."""
         if not ok:

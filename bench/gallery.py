@@ -9,7 +9,6 @@ Two viewers: an administrator (every image) and the screening centre's clinician
 gallery holds a tenth of them (the ``user_id`` index serves it).
 """
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,10 +23,8 @@ from bench.common import (
     Stats,
     Table,
     console,
-    describe_machine,
     fmt_ms,
     fmt_ratio,
-    load_average,
     measure,
     progress_bar,
     today,
@@ -36,15 +33,10 @@ from bench.harness import (
     BENCH_PASSWORD,
     Hub,
     bench_settings,
-    create_database,
     login,
-    migrated,
-    postgres,
-    postgres_available,
+    on_each_database,
     quiet_logging,
     running_hub,
-    server_version,
-    sqlite_url,
 )
 from bench.images_seed import ImagesPlan, load_images
 from bench.plans import capture_statements, explain, only_select
@@ -246,7 +238,6 @@ def data_shape(hub: Hub, users: dict[str, User]) -> str:
 
 
 def bench_backend(name: str, url: str, data_dir: Path, sizes: Sizes) -> BackendResult:
-    migrated(url)
     # No workers: the seeded images are "ready" already, and nothing else may use the CPU.
     settings = bench_settings(data_dir, url, embedded_workers=False)
     with running_hub(settings) as hub:
@@ -382,27 +373,14 @@ def write_report(results: list[BackendResult | None], sizes: Sizes, machine: str
         report.table(figures_table(result, sizes))
     report.table(targets_table(report, results))
     for result in measured:
-        report.heading(f"Query plans, {result.name}")
-        for label, plan in result.plans:
-            report.code(plan, label=f"{label}:")
+        report.plans(result.name, result.plans)
     return report
 
 
 def run(options: RunOptions) -> Report:
     quiet_logging()
     sizes = QUICK if options.quick else FULL
-    results: list[BackendResult | None] = []
-    pg_version: str | None = None
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="vesalius-bench-") as tmp:
-        base = Path(tmp)
-        results.append(bench_backend("SQLite", sqlite_url(base / "sqlite"), base / "d1", sizes))
-        if postgres_available():
-            with postgres(base / "postgres") as server:
-                pg_version = server_version(server)
-                url = create_database(server, "bench_gallery")
-                results.append(bench_backend("PostgreSQL", url, base / "d2", sizes))
-        else:
-            results.append(None)
-        machine = describe_machine(base, load_before, pg_version).line()
+    results, machine = on_each_database(
+        "bench_gallery", lambda name, url, data_dir: bench_backend(name, url, data_dir, sizes)
+    )
     return write_report(results, sizes, machine)

@@ -6,17 +6,18 @@ import contextlib
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pg8000.native
 from fastapi import FastAPI
 
-from bench.common import SelfTimed
+from bench.common import SelfTimed, describe_machine, load_average
 from tests.services import PostgresServer, find_binary, postgres_server
 from vesalius.app import create_app
 from vesalius.config import Settings
@@ -25,6 +26,7 @@ from vesalius.migrations import upgrade
 from vesalius.observability.logs import configure_logging
 
 BENCH_PASSWORD = "bench-password-123"
+T = TypeVar("T")
 
 # A developer's own VESALIUS_* variables (a Redis URL, a cheaper argon2 …) must not change
 # what a bench measures.
@@ -64,6 +66,29 @@ def postgres(base: Path) -> Iterator[PostgresServer]:
     """A PostgreSQL server in ``base``, stopped on the way out even when the bench fails."""
     with postgres_server(base) as server:
         yield server
+
+
+def on_each_database(
+    database: str, bench_one: Callable[[str, str, Path], T]
+) -> tuple[list[T | None], str]:
+    """``bench_one(name, url, data_dir)`` on a migrated SQLite database, then on PostgreSQL
+    (``None`` in its place when it is not installed), all in a temporary directory removed
+    afterwards. Returns the results and the machine's description for the report."""
+    results: list[T | None] = []
+    pg_version: str | None = None
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="vesalius-bench-") as tmp:
+        base = Path(tmp)
+        results.append(bench_one("SQLite", migrated(sqlite_url(base / "sqlite")), base / "d1"))
+        if postgres_available():
+            with postgres(base / "postgres") as server:
+                pg_version = server_version(server)
+                url = migrated(create_database(server, database))
+                results.append(bench_one("PostgreSQL", url, base / "d2"))
+        else:
+            results.append(None)
+        machine = describe_machine(base, load_before, pg_version).line()
+    return results, machine
 
 
 def _admin_connection(server: PostgresServer) -> pg8000.native.Connection:

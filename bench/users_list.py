@@ -6,7 +6,6 @@ PostgreSQL. Baseline, measured in the same run and interleaved with it: the same
 fetched with LIMIT/OFFSET, which is what cursor pagination replaces.
 """
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +21,8 @@ from bench.common import (
     Stats,
     Table,
     console,
-    describe_machine,
     fmt_ms,
     fmt_ratio,
-    load_average,
     measure,
     today,
 )
@@ -33,15 +30,10 @@ from bench.harness import (
     BENCH_PASSWORD,
     Hub,
     bench_settings,
-    create_database,
     login,
-    migrated,
-    postgres,
-    postgres_available,
+    on_each_database,
     quiet_logging,
     running_hub,
-    server_version,
-    sqlite_url,
 )
 from bench.plans import capture_statements, explain, only_select
 from bench.users_seed import ADMIN_EMAIL, SeedPlan, bulk_insert, user_rows
@@ -260,7 +252,6 @@ def query_plans(
 
 
 def bench_backend(name: str, url: str, data_dir: Path, sizes: Sizes) -> BackendResult:
-    migrated(url)
     with running_hub(bench_settings(data_dir, url)) as hub:
         progress(f"{name}: seeding {sizes.users:,} users")
         rows = user_rows(SeedPlan(sizes.users, sizes.depth), hub.ctx.passwords.hash(BENCH_PASSWORD))
@@ -404,27 +395,14 @@ def write_report(results: list[BackendResult | None], sizes: Sizes, machine: str
         report.table(figures_table(result, sizes))
     report.table(targets_table(report, results, ["SQLite", "PostgreSQL"]))
     for result in measured:
-        report.heading(f"Query plans, {result.name}")
-        for label, plan in result.plans:
-            report.code(plan, label=f"{label}:")
+        report.plans(result.name, result.plans)
     return report
 
 
 def run(options: RunOptions) -> Report:
     quiet_logging()
     sizes = QUICK if options.quick else FULL
-    results: list[BackendResult | None] = []
-    pg_version: str | None = None
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="vesalius-bench-") as tmp:
-        base = Path(tmp)
-        results.append(bench_backend("SQLite", sqlite_url(base / "sqlite"), base / "d1", sizes))
-        if postgres_available():
-            with postgres(base / "postgres") as server:
-                pg_version = server_version(server)
-                url = create_database(server, "bench_users")
-                results.append(bench_backend("PostgreSQL", url, base / "d2", sizes))
-        else:
-            results.append(None)
-        machine = describe_machine(base, load_before, pg_version).line()
+    results, machine = on_each_database(
+        "bench_users", lambda name, url, data_dir: bench_backend(name, url, data_dir, sizes)
+    )
     return write_report(results, sizes, machine)

@@ -95,29 +95,17 @@ class Dashboard:
     file_types: dict[str, dict[str, int]]
 
 
-def _from_stored(row: Row[Any]) -> DayFigures:
-    """A stored day from some of its columns (``STORED_COLUMNS`` or ``CHART_COLUMNS``)."""
-    values = row._asdict()
-    return DayFigures(day=values.pop("stat_date"), aggregated=True, **values)
+def _from_stored(values: dict[str, Any]) -> DayFigures:
+    """A stored day from some or all of its columns (``CHART_COLUMNS``, ``STORED_COLUMNS``),
+    keyed by column name."""
+    figures = {name: value for name, value in values.items() if name != "stat_date"}
+    if "file_types" in figures:
+        figures["file_types"] = dict(figures["file_types"] or {})
+    return DayFigures(day=values["stat_date"], aggregated=True, **figures)
 
 
 def _from_row(row: SystemStats) -> DayFigures:
-    return DayFigures(
-        day=row.stat_date,
-        uploads=row.uploads,
-        upload_bytes=row.upload_bytes,
-        views=row.views,
-        downloads=row.downloads,
-        logins=row.logins,
-        active_users=row.active_users,
-        new_users=row.new_users,
-        new_images=row.new_images,
-        total_users=row.total_users,
-        total_images=row.total_images,
-        storage_used_bytes=row.storage_used_bytes,
-        file_types=dict(row.file_types or {}),
-        aggregated=True,
-    )
+    return _from_stored({column.name: getattr(row, column.name) for column in STORED_COLUMNS})
 
 
 class AnalyticsService:
@@ -211,7 +199,7 @@ class AnalyticsService:
             if day == now_day:
                 series.append(self._live_today(day))
             elif day in stored:
-                series.append(_from_stored(stored[day]))
+                series.append(_from_stored(stored[day]._asdict()))
             else:
                 series.append(DayFigures(day=day))
         return series
