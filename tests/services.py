@@ -232,3 +232,111 @@ def s3_server() -> Iterator[S3Server]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- Orthanc (Debian's orthanc + orthanc-dicomweb): a real PACS peer -------------------------
+ORTHANC_DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
+@dataclass
+class OrthancServer:
+    """One Orthanc: REST + DICOMweb on ``http_port``, DIMSE on ``dicom_port``.
+
+    ``modalities`` are the DICOM peers it knows (``{"VESALIUS": ["VESALIUS", "127.0.0.1",
+    11112]}``), so tests can ask it to C-STORE to us or accept our C-MOVE destinations.
+    """
+
+    http_port: int
+    dicom_port: int
+    aet: str
+    process: subprocess.Popen[bytes]
+    storage: Path
+    username: str = "orthanc"
+    password: str = "orthanc-test-password"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def dicomweb_url(self) -> str:
+        return f"{self.url}/dicom-web"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.username, self.password)
+
+
+@contextlib.contextmanager
+def orthanc_server(
+    base: Path,
+    *,
+    aet: str = "ORTHANC",
+    modalities: dict[str, list[object]] | None = None,
+    dicomweb_servers: dict[str, object] | None = None,
+    extra: dict[str, object] | None = None,
+) -> Iterator[OrthancServer]:
+    """Start Orthanc with its default SQLite index in ``base`` (the configuration Orthanc
+    ships with), the DICOMweb plugin, and HTTP basic authentication."""
+    import json
+
+    binary = find_binary("Orthanc", "/usr/sbin/Orthanc")
+    if binary is None:
+        missing_service("Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)")
+    assert binary is not None
+    plugins = [ORTHANC_DICOMWEB_PLUGIN] if Path(ORTHANC_DICOMWEB_PLUGIN).exists() else []
+    if not plugins:
+        missing_service("Orthanc's DICOMweb plugin is not installed (orthanc-dicomweb)")
+    base.mkdir(parents=True, exist_ok=True)
+    storage = base / "storage"
+    http_port, dicom_port = free_port(), free_port()
+    server = OrthancServer(
+        http_port=http_port,
+        dicom_port=dicom_port,
+        aet=aet,
+        process=None,  # type: ignore[arg-type]
+        storage=storage,
+    )
+    config: dict[str, object] = {
+        "Name": aet,
+        "StorageDirectory": str(storage),
+        "IndexDirectory": str(storage),
+        "HttpPort": http_port,
+        "DicomPort": dicom_port,
+        "DicomAet": aet,
+        "RemoteAccessAllowed": True,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {server.username: server.password},
+        "DicomModalities": modalities or {},
+        "DicomCheckCalledAet": False,
+        "UnknownSopClassAccepted": True,
+        "Plugins": plugins,
+        "DicomWeb": {
+            "Enable": True,
+            "Root": "/dicom-web/",
+            "EnableWado": True,
+            "Servers": dicomweb_servers or {},
+        },
+        "StableAge": 1,
+        "HttpTimeout": 60,
+        "StorageCompression": False,
+        "LogExportedResources": False,
+    }
+    config.update(extra or {})
+    config_path = base / "orthanc.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    log = (base / "orthanc.log").open("wb")
+    proc = subprocess.Popen([binary, str(config_path)], stdout=log, stderr=subprocess.STDOUT)
+    server.process = proc
+    try:
+        wait_for_port(http_port, timeout=60, proc=proc)
+        wait_for_port(dicom_port, timeout=30, proc=proc)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()

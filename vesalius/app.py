@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
@@ -10,18 +10,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from vesalius import __version__
-from vesalius.accounts import api as accounts_api
-from vesalius.analytics import api as analytics_api
 from vesalius.common.error_handlers import install_error_handlers
 from vesalius.common.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from vesalius.config import Settings, load_settings
 from vesalius.context import AppContext, build_context
-from vesalius.imaging import api as imaging_api
-from vesalius.jobs import api as jobs_api
+from vesalius.domains import hub
 from vesalius.jobs.workers import Workers
-from vesalius.observability import api as observability_api
 from vesalius.observability.middleware import HttpMetrics, RequestContextMiddleware
-from vesalius.uploads import api as uploads_api
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +41,19 @@ def create_app(
         else None
     )
 
+    domains = hub()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         context.activity.start()
-        if workers is not None:
-            workers.start()
-        yield
-        if workers is not None:
-            await anyio.to_thread.run_sync(workers.stop)
+        with ExitStack() as serving:
+            for hook in domains.serving:
+                serving.enter_context(hook(context))
+            if workers is not None:
+                workers.start()
+            yield
+            if workers is not None:
+                await anyio.to_thread.run_sync(workers.stop)
         await anyio.to_thread.run_sync(context.activity.stop)
         context.close()
 
@@ -73,20 +73,20 @@ def create_app(
     app.state.metrics_registry = registry
 
     install_error_handlers(app)
-    accounts_api.register(app)
-    jobs_api.register(app)
-    uploads_api.register(app)
-    imaging_api.register(app)
-    analytics_api.register(app)
-    observability_api.register(app, registry)
+    for install in domains.routers:
+        install(app, context)
 
     # add_middleware wraps: the last added runs first on the way in.
-    upload_limit = settings.max_upload_bytes * settings.max_upload_files + settings.max_body_bytes
+    limits = [(prefix, limit(settings)) for prefix, limit in domains.body_limits]
 
     def body_limit(path: str) -> int:
-        # Upload bodies are bounded per file inside the route, where a refusal names the file.
-        return upload_limit if path == "/api/upload" else settings.max_body_bytes
+        for prefix, limit in limits:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return settings.max_body_bytes
 
+    for middleware, options in domains.middlewares:
+        app.add_middleware(middleware, **options)
     app.add_middleware(BodySizeLimitMiddleware, limit_for=body_limit)
     if settings.cors_origins:
         app.add_middleware(

@@ -131,13 +131,14 @@ def worker(
     import signal
     import threading
 
+    from vesalius.domains import hub
     from vesalius.jobs.workers import Workers
     from vesalius.observability.logs import configure_logging
-    from vesalius.queue import QUEUE_NAMES
 
-    queues = QUEUE_NAMES if queue.lower() == "all" else (queue.lower(),)
-    if not set(queues) <= set(QUEUE_NAMES):
-        fail(f"unknown queue {queue!r}; choose one of: {', '.join(QUEUE_NAMES)}, all", code=2)
+    known = hub().queue_names()
+    queues = known if queue.lower() == "all" else (queue.lower(),)
+    if not set(queues) <= set(known):
+        fail(f"unknown queue {queue!r}; choose one of: {', '.join(known)}, all", code=2)
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
@@ -355,6 +356,19 @@ def analytics_rebuild(
                     ),
                 )
     out.print(f"Statistics computed for {total} day(s), {start} to {end}.")
+
+
+def _add_domain_commands() -> None:
+    """Commands the domains declared in their ``domain.py`` (``DomainHub.command``)."""
+    from vesalius.domains import hub
+
+    for name, group in hub().command_groups:
+        app.add_typer(group.get(), name=name)
+    for name, command in hub().commands:
+        app.command(name)(command.get())
+
+
+_add_domain_commands()
 
 
 def main() -> None:

@@ -1,9 +1,14 @@
 """The process-wide objects every request, page and task reaches through: built once from
-settings, so choosing embedded or scaled mode is configuration only."""
+settings, so choosing embedded or scaled mode is configuration only.
 
+Only shared infrastructure lives here. A domain's own long-lived objects are ``components``
+it declared in its ``domain.py``; ``ctx.component(Kind)`` builds one on first use.
+"""
+
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -15,9 +20,13 @@ from vesalius.analytics.recorder import ActivityRecorder
 from vesalius.common.counters import CounterStore, MemoryCounterStore, RedisCounterStore
 from vesalius.config import Settings
 from vesalius.db import Database
+from vesalius.domains import hub
+from vesalius.jobs.runner import run_job
 from vesalius.keys import Keys, load_keys
 from vesalius.queue import Queues
 from vesalius.storage import BlobStore, open_blob_store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,9 +43,26 @@ class AppContext:
     queues: Queues
     activity: ActivityRecorder
     redis: "redis.Redis | None" = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    _components: dict[type[Any], Any] = field(default_factory=dict)
+    _components_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def component(self, kind: type[T]) -> T:
+        """The one ``kind`` of this process (``DomainHub.component``), built on first use."""
+        found = self._components.get(kind)
+        if found is None:
+            with self._components_lock:
+                found = self._components.get(kind)
+                if found is None:
+                    found = self._components[kind] = hub().components[kind].build(self)
+        result: T = found
+        return result
 
     def close(self) -> None:
+        for kind, built in reversed(list(self._components.items())):
+            close = hub().components[kind].close
+            if close is not None:
+                close(built)
+        self._components.clear()
         self.activity.stop()  # write what is still buffered before the engine goes
         self.db.dispose()
         if self.redis is not None:
@@ -59,13 +85,11 @@ def build_context(settings: Settings) -> AppContext:
         totp=TotpCodec(keys),
         login_throttle=LoginThrottle(counters, settings),
         blobs=open_blob_store(settings),
-        queues=Queues(settings),
+        queues=Queues(settings, hub().queues),
         activity=ActivityRecorder(
             db, enabled=settings.analytics_enabled, flush_seconds=settings.analytics_flush_seconds
         ),
         redis=client,
     )
-    from vesalius.jobs.runner import run_job
-
     ctx.queues.bind(lambda job_id: run_job(ctx, job_id))
     return ctx

@@ -6,6 +6,8 @@ with SQLITE_BUSY when a read transaction tries to upgrade; read sessions stay de
 readers never wait. PostgreSQL needs none of this.
 """
 
+import importlib
+import importlib.util
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from vesalius.domains import DOMAINS
 from vesalius.pg8000_speedups import configure_pg8000
 
 log = logging.getLogger(__name__)
@@ -165,11 +168,11 @@ def _discard_after_commit(session: Session) -> None:
 
 
 def import_all_models() -> None:
-    """Import every domain's tables so ``Base.metadata`` knows them (Alembic, tests)."""
-    import vesalius.accounts.models
-    import vesalius.analytics.models
-    import vesalius.imaging.models
-    import vesalius.jobs.models  # noqa: F401
+    """Import every domain's tables (``vesalius/<domain>/models.py``) so ``Base.metadata``
+    knows them (Alembic, tests)."""
+    for name in DOMAINS:
+        if importlib.util.find_spec(f"vesalius.{name}.models") is not None:
+            importlib.import_module(f"vesalius.{name}.models")
 
 
 def is_constraint_violation(error: BaseException) -> bool:

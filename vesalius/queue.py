@@ -13,10 +13,9 @@ from huey.api import Huey, TaskWrapper
 from huey.consumer import Consumer
 
 from vesalius.config import Settings
+from vesalius.domains import QueueSpec
 
 log = logging.getLogger(__name__)
-
-QUEUE_NAMES = ("dicom", "thumbnails")
 
 
 class EmbeddedConsumer(Consumer):  # type: ignore[misc]
@@ -41,9 +40,11 @@ def _make_huey(name: str, settings: Settings) -> Huey:
 
 
 class Queues:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, specs: dict[str, QueueSpec]) -> None:
+        """One Huey per queue the domains declared (``DomainHub.queue``)."""
         self.settings = settings
-        self.hueys: dict[str, Huey] = {name: _make_huey(name, settings) for name in QUEUE_NAMES}
+        self.specs = specs
+        self.hueys: dict[str, Huey] = {name: _make_huey(name, settings) for name in specs}
         self._tasks: dict[str, TaskWrapper] = {}
         self._consumers: list[Consumer] = []
 
@@ -65,14 +66,15 @@ class Queues:
         return int(self.hueys[queue].pending_count())
 
     def concurrency(self, queue: str) -> int:
-        return {
-            "dicom": self.settings.dicom_workers,
-            "thumbnails": self.settings.thumbnail_workers,
-        }[queue]
+        return self.specs[queue].concurrency(self.settings)
 
-    def start(self, queues: tuple[str, ...] = QUEUE_NAMES, concurrency: int | None = None) -> None:
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.specs)
+
+    def start(self, queues: tuple[str, ...] | None = None, concurrency: int | None = None) -> None:
         """Start consumer threads for ``queues`` (each with its own worker count)."""
-        for name in queues:
+        for name in queues or self.names:
             options: dict[str, Any] = {
                 "workers": concurrency or self.concurrency(name),
                 "worker_type": "thread",

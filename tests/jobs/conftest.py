@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from vesalius.context import AppContext
+from vesalius.domains import hub
 from vesalius.jobs.models import Job
-from vesalius.jobs.registry import job_handler
 from vesalius.jobs.runner import RunningJob
 
 
@@ -39,9 +39,12 @@ def _on_failure(_ctx: AppContext, job_input: dict[str, Any], error: str) -> None
     SCRIPT.failures.append((job_input, error))
 
 
-@job_handler("test_scripted", queue="thumbnails", on_failure=_on_failure)
 def _scripted(_ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
     return SCRIPT.run(job)
+
+
+if "test_scripted" not in hub().job_types:
+    hub().job("test_scripted", queue="thumbnails", handler=_scripted, on_failure=_on_failure)
 
 
 @pytest.fixture

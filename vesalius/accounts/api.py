@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from vesalius.accounts.deps import AdminUser, CurrentUser, PrincipalDep, get_principal
 from vesalius.accounts.models import Role, UserStatus
@@ -181,8 +181,3 @@ def delete_user(user_id: int, admin: AdminUser, ctx: ContextDep, session: Sessio
 def reset_totp(user_id: int, admin: AdminUser, ctx: ContextDep, session: SessionDep) -> UserOut:
     """Turn two-factor sign-in off for a user who lost their device."""
     return UserOut.model_validate(UserService(ctx, session).reset_totp(admin, user_id))
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(auth)
-    app.include_router(admin_users)

@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from vesalius.accounts.deps import AdminUser, CurrentUser
 from vesalius.analytics.csv_export import (
@@ -275,7 +275,3 @@ def update_stats(
     """Recompute one day's statistics now (default: today); re-running replaces the row."""
     figures = AnalyticsService(ctx, session).recompute(admin, parse_day(date_, "date"))
     return StatsUpdateOut(stats=_stats_day(figures))
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(router)

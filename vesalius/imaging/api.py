@@ -4,7 +4,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -254,7 +254,3 @@ def image_thumbnail(
         )
     headers = {"Cache-Control": "private, max-age=86400", "ETag": f'"{image.sha256[:16]}-{size}"'}
     return _blob_response(ctx, thumbnail_key(image.id, size), "image/jpeg", headers)
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(router)

@@ -1,5 +1,6 @@
 """Background conversion: DICOM → preview PNG (``dicom`` queue), then thumbnails (``thumbnails``
-queue). Both are idempotent: running one twice rewrites the same files."""
+queue). Both are idempotent: running one twice rewrites the same files. ``domain.py`` registers
+them as job types."""
 
 import io
 from typing import Any
@@ -22,18 +23,17 @@ from vesalius.imaging.raster import render_raster
 from vesalius.imaging.render import RenderError, encode_png, make_thumbnail, render_dicom
 from vesalius.imaging.service import ImageService
 from vesalius.jobs.models import FINISHED, Job
-from vesalius.jobs.registry import job_handler
 from vesalius.jobs.runner import PermanentJobError, RunningJob
 from vesalius.storage import BlobNotFound
 
 
-def _mark_failed(ctx: AppContext, job_input: dict[str, Any], error: str) -> None:
+def mark_failed(ctx: AppContext, job_input: dict[str, Any], error: str) -> None:
     with ctx.db.session() as session:
         ImageService(ctx, session).mark_failed(int(job_input["imageId"]), error)
         session.commit()
 
 
-def _mark_processing(session: Session, job_input: dict[str, Any]) -> None:
+def mark_processing(session: Session, job_input: dict[str, Any]) -> None:
     session.execute(
         update(Image)
         .where(Image.id == int(job_input["imageId"]))
@@ -46,7 +46,6 @@ def _load(ctx: AppContext, job: RunningJob) -> Image | None:
         return ImageService(ctx, session).get(int(job.input["imageId"]))
 
 
-@job_handler("convert_dicom", queue="dicom", on_failure=_mark_failed, on_retry=_mark_processing)
 def convert_dicom(ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
     image = _load(ctx, job)
     if image is None:
@@ -102,9 +101,6 @@ def _queue_thumbnails(ctx: AppContext, session: Any, image: Image) -> None:
         )
 
 
-@job_handler(
-    "make_thumbnails", queue="thumbnails", on_failure=_mark_failed, on_retry=_mark_processing
-)
 def make_thumbnails(ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
     image = _load(ctx, job)
     if image is None:

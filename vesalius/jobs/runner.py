@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, update
 
 from vesalius.db import after_commit, utcnow
+from vesalius.domains import hub
 from vesalius.jobs.models import Job, JobStatus
-from vesalius.jobs.registry import job_type
 
 if TYPE_CHECKING:
     from vesalius.context import AppContext
@@ -146,14 +146,14 @@ def run_job(ctx: "AppContext", job_id: int) -> None:
     if job is None:
         log.debug("job %s not claimable (done, cancelled, not due or running elsewhere)", job_id)
         return
-    kind = job_type(job.type)
+    handler = hub().job_type(job.type).handler.get()
     stop = threading.Event()
     beat = threading.Thread(
         target=_heartbeat, args=(job, stop), name=f"heartbeat-{job_id}", daemon=True
     )
     beat.start()
     try:
-        result = kind.handler(ctx, job)
+        result = handler(ctx, job)
     except JobLost:
         log.info("job %s stopped: cancelled or reassigned", job_id)
     except PermanentJobError as error:
@@ -196,9 +196,9 @@ def _finish_failed(ctx: "AppContext", job: RunningJob, error: str) -> None:
         )
         session.commit()
     if failed.rowcount == 1:  # type: ignore[attr-defined]
-        on_failure = job_type(job.type).on_failure
+        on_failure = hub().job_type(job.type).on_failure
         if on_failure is not None:
-            on_failure(ctx, job.input, error)
+            on_failure.get()(ctx, job.input, error)
 
 
 def _retry_or_fail(ctx: "AppContext", job: RunningJob, error: str) -> None:

@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
 from vesalius.accounts.permissions import ensure_active, ensure_admin, is_admin
-from vesalius.common.errors import Conflict, NotFound
+from vesalius.common.errors import Conflict, NotFound, UnprocessableEntity
 from vesalius.common.pagination import check_limit
 from vesalius.context import AppContext
 from vesalius.db import after_commit, utcnow
+from vesalius.domains import hub
 from vesalius.jobs.models import FINISHED, Job, JobStatus
-from vesalius.jobs.registry import job_type
-from vesalius.queue import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class JobService:
         priority: int = 0,
     ) -> Job:
         """Add a job; its message is sent once the caller's transaction commits."""
-        kind = job_type(type_name)
+        kind = hub().job_type(type_name)
         job = Job(
             queue=kind.queue,
             type=type_name,
@@ -113,6 +112,12 @@ class JobService:
         if status is not None:
             stmt = stmt.where(Job.status == status)
         if queue is not None:
+            if queue not in hub().queues:
+                raise UnprocessableEntity(
+                    f"unknown queue {queue!r}",
+                    code="unknown_queue",
+                    details={"queues": list(hub().queue_names())},
+                )
             stmt = stmt.where(Job.queue == queue)
         if before_id is not None:
             stmt = stmt.where(Job.id < before_id)
@@ -143,7 +148,7 @@ class JobService:
             ).all()
         )
         result = []
-        for queue in QUEUE_NAMES:
+        for queue in hub().queue_names():
             first_waiting = oldest.get(queue)
             result.append(
                 QueueStats(
@@ -180,9 +185,9 @@ class JobService:
         job.finished_at = None
         job.run_after = None
         job.message = "retried by an administrator"
-        on_retry = job_type(job.type).on_retry
+        on_retry = hub().job_type(job.type).on_retry
         if on_retry is not None:
-            on_retry(self.session, job.input)
+            on_retry.get()(self.session, job.input)
         self._send_after_commit(job)
         self.session.commit()
         return job
@@ -250,7 +255,7 @@ class JobService:
                 )
             )
         )
-        idle_queues = {q for q in QUEUE_NAMES if self.ctx.queues.pending(q) == 0}
+        idle_queues = {q for q in hub().queue_names() if self.ctx.queues.pending(q) == 0}
         resent = 0
         for job in lost:
             # A long backlog is not lost messages: only re-send when the queue has none left.

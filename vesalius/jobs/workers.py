@@ -1,38 +1,32 @@
-"""Starting and stopping the workers of one process: queue consumers plus periodic duties."""
+"""Starting and stopping the workers of one process: queue consumers, the periodic duties the
+domains declared, and whatever else they keep running alongside their workers."""
 
-from vesalius.analytics.tasks import daily_statistics
+from collections.abc import Callable
+from contextlib import ExitStack
+
 from vesalius.context import AppContext
+from vesalius.domains import hub
 from vesalius.jobs.maintenance import Duty, Maintenance
-from vesalius.jobs.registry import load_handlers
-from vesalius.jobs.service import JobService
-from vesalius.queue import QUEUE_NAMES
-
-ANALYTICS_CHECK_SECONDS = 60.0
-
-
-def rescue_jobs(ctx: AppContext) -> int:
-    with ctx.db.session() as session:
-        return JobService(ctx, session).rescue()
 
 
 class Workers:
     def __init__(
-        self, ctx: AppContext, queues: tuple[str, ...] = QUEUE_NAMES, concurrency: int | None = None
+        self, ctx: AppContext, queues: tuple[str, ...] | None = None, concurrency: int | None = None
     ):
         self.ctx = ctx
-        self.queues = queues
+        self.queues = queues or ctx.queues.names
         self.concurrency = concurrency
         self.maintenance = Maintenance(
             [
-                Duty(
-                    "job rescue", ctx.settings.job_rescue_interval_seconds, lambda: rescue_jobs(ctx)
-                ),
-                Duty("daily statistics", ANALYTICS_CHECK_SECONDS, lambda: daily_statistics(ctx)),
+                Duty(duty.name, duty.interval_seconds(ctx.settings), _bound(duty.run.get(), ctx))
+                for duty in hub().duties
             ]
         )
+        self._hooks = ExitStack()
 
     def start(self) -> None:
-        load_handlers()
+        for hook in hub().working:
+            self._hooks.enter_context(hook(self.ctx))
         self.ctx.queues.start(self.queues, self.concurrency)
         self.maintenance.start()
 
@@ -40,3 +34,8 @@ class Workers:
         """Graceful: running jobs get ``timeout`` seconds to finish; the rest are rescued later."""
         self.maintenance.stop()
         self.ctx.queues.stop(timeout)
+        self._hooks.close()
+
+
+def _bound(run: Callable[[AppContext], object], ctx: AppContext) -> Callable[[], object]:
+    return lambda: run(ctx)

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from vesalius.context import AppContext
+from vesalius.domains import NavEntry, hub
 from vesalius.ui.account import change_password_dialog, two_factor_dialog
 from vesalius.ui.session import SignIn, Viewer, client_of_page, login_url
 from vesalius.ui.widgets import hook
@@ -56,16 +57,11 @@ def app_frame(
         ):
             ui.icon("biotech", color="primary", size="sm")
             ui.label(PRODUCT).classes("text-h6 text-weight-medium")
-        _nav_button("Gallery", "photo_library", "/gallery", "nav-gallery", section == "gallery")
-        if viewer.is_admin:
-            _nav_button(
-                "Analytics", "insights", "/analytics", "nav-analytics", section == "analytics"
-            )
-            _admin_menu(active=section == "admin")
-        else:
-            _nav_button(
-                "My activity", "timeline", "/me/activity", "nav-my-activity", section == "activity"
-            )
+        for entry in _visible(viewer, "main"):
+            _nav_button(entry, section == entry.section)
+        admin_entries = list(_visible(viewer, "admin"))
+        if admin_entries:
+            _admin_menu(admin_entries, active=section == "admin")
         ui.space()
         _user_menu(signin, viewer)
     width = "max-w-screen-2xl" if wide else "max-w-6xl"
@@ -82,25 +78,33 @@ def _labelled(label: str, icon: str) -> ui.button:
     return button
 
 
-def _nav_button(label: str, icon: str, target: str, name: str, active: bool) -> None:
-    button = _labelled(label, icon).props(f"href={target} tag=a")
+def _visible(viewer: Viewer, menu: str) -> Iterator[NavEntry]:
+    """The entries of one menu that the viewer's role may use (the domains declared them)."""
+    for entry in hub().navigation(menu):
+        if entry.roles is None or viewer.role in entry.roles:
+            yield entry
+
+
+def _nav_button(entry: NavEntry, active: bool) -> None:
+    button = _labelled(entry.label, entry.icon).props(f"href={entry.path} tag=a")
     button.props("color=primary" if active else "color=grey-8")
     if active:
         button.classes("bg-blue-1")
-    hook(button, name)
+    if entry.hook:
+        hook(button, entry.hook)
 
 
-def _admin_menu(*, active: bool) -> None:
+def _admin_menu(entries: list[NavEntry], *, active: bool) -> None:
     button = _labelled("Admin", "admin_panel_settings")
     button.props("color=primary" if active else "color=grey-8")
     if active:
         button.classes("bg-blue-1")
     hook(button, "nav-admin")
     with button, ui.menu():
-        item = ui.menu_item("Users", on_click=lambda: ui.navigate.to("/admin/users"))
-        hook(item, "nav-admin-users")
-        item = ui.menu_item("Queue monitor", on_click=lambda: ui.navigate.to("/admin/queue"))
-        hook(item, "nav-admin-queue")
+        for entry in entries:
+            item = ui.menu_item(entry.label, on_click=lambda path=entry.path: ui.navigate.to(path))
+            if entry.hook:
+                hook(item, entry.hook)
 
 
 def _user_menu(signin: SignIn, viewer: Viewer) -> None:
@@ -120,14 +124,15 @@ def _user_menu(signin: SignIn, viewer: Viewer) -> None:
                     "text-color=primary"
                 ).classes("mt-1")
             ui.separator()
-            with hook(
-                ui.menu_item(on_click=lambda: ui.navigate.to("/me/activity")),
-                "menu-my-activity",
-            ):
-                with ui.item_section().props("avatar"):
-                    ui.icon("timeline")
-                with ui.item_section():
-                    ui.label("My activity")
+            for entry in _visible(viewer, "user"):
+                item = ui.menu_item(on_click=lambda path=entry.path: ui.navigate.to(path))
+                if entry.hook:
+                    hook(item, entry.hook)
+                with item:
+                    with ui.item_section().props("avatar"):
+                        ui.icon(entry.icon)
+                    with ui.item_section():
+                        ui.label(entry.label)
             with hook(
                 ui.menu_item(on_click=lambda: two_factor_dialog(signin, viewer)),
                 "menu-two-factor",

@@ -8,7 +8,7 @@ from nicegui.storage import Storage
 
 from vesalius.config import Settings
 from vesalius.context import AppContext
-from vesalius.ui import admin_queue, admin_users, analytics, gallery, login, my_activity, viewer
+from vesalius.domains import hub
 from vesalius.ui.layout import PRODUCT
 from vesalius.ui.session import HOME
 
@@ -23,13 +23,8 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     def index() -> RedirectResponse:
         return RedirectResponse(HOME, status_code=303)
 
-    login.register(ctx)
-    analytics.register(ctx)
-    my_activity.register(ctx)
-    admin_users.register(ctx)
-    admin_queue.register(ctx)
-    gallery.register(ctx)
-    viewer.register(ctx)
+    for register_pages in hub().pages:
+        register_pages.get()(ctx)
 
     ui.run_with(
         app,

@@ -1,7 +1,7 @@
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from vesalius.accounts.deps import ViewerUser
@@ -98,7 +98,3 @@ async def upload(
     return JSONResponse(
         answer.model_dump(mode="json", by_alias=True), status_code=status.HTTP_202_ACCEPTED
     )
-
-
-def register(app: FastAPI) -> None:
-    app.include_router(router)

@@ -1,0 +1,24 @@
+"""search: reserved for issue 8, the request path (text-search indexes, running counts)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 23:00:00
+
+Reserved so that work on several domains can proceed at once without branching the chain;
+it changes nothing until its domain fills it in.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
