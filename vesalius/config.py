@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(default=100, ge=1)
     max_image_pixels: int = Field(default=16384 * 16384, ge=1)
 
+    # The same SOP Instance UID sent again replaces the stored instance (else it is kept once).
+    dicom_overwrite: bool = False
+
     embedded_workers: bool = True
     dicom_workers: int = Field(default=3, ge=1)
     thumbnail_workers: int = Field(default=5, ge=1)

@@ -36,6 +36,7 @@ DOMAINS: tuple[str, ...] = (
     "uploads",
     "imaging",
     "analytics",
+    "studies",
 )
 
 T = TypeVar("T")

@@ -3,6 +3,7 @@ conversion tasks make. Users see their own images, administrators everybody's; a
 image is "not found", never "forbidden", so ids reveal nothing."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from vesalius.common.errors import BadRequest, NotFound
 from vesalius.common.pagination import Cursor, check_limit, newer_than, older_than
 from vesalius.context import AppContext
 from vesalius.db import after_commit, utcnow
+from vesalius.imaging.catalogue import Sender, catalogue_of
 from vesalius.imaging.models import FileType, Image, ImageStatus, cache_prefix
 from vesalius.jobs.models import FINISHED, Job, JobStatus
 
@@ -60,6 +62,16 @@ class CursorPage:
     prev_cursor: str | None
     has_more: bool
     limit: int
+
+
+@dataclass
+class RecordedUploads:
+    """What became of each staged file: a new image (with its first job), an instance that
+    was already stored (the existing image's id), or the ids of images it replaced."""
+
+    created: list[tuple[Image, Job]] = field(default_factory=list)
+    already_stored: list[tuple["StagedFile", int]] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -177,19 +189,44 @@ class ImageService:
 
     # -- recording uploads --------------------------------------------------------------------
     def record_uploads(
-        self, owner: User, staged: list["StagedFile"], client: Client | None = None
-    ) -> list[tuple[Image, Job]]:
+        self,
+        owner: User,
+        staged: list["StagedFile"],
+        client: Client | None = None,
+        *,
+        sender: Sender | None = None,
+    ) -> RecordedUploads:
         """Insert the images and their first jobs in one transaction; the jobs are sent to
-        the queues only after it commits."""
+        the queues only after it commits.
+
+        A DICOM instance whose SOP Instance UID is already stored is not stored twice (its
+        new blob is removed and the sender is noted as having sent it), unless
+        ``VESALIUS_DICOM_OVERWRITE`` is on: then the old image and its files are replaced.
+        """
         from vesalius.jobs.service import JobService
 
         ensure_active(owner)
+        sender = sender or Sender(owner.id)
+        catalogue = catalogue_of(self.ctx)
         jobs = JobService(self.ctx, self.session)
-        created = []
+        result = RecordedUploads()
         for item in staged:
+            uid = item.dicom.sop_instance_uid if item.dicom is not None else None
+            stored_id = catalogue.stored_image_id(self.session, uid) if uid else None
+            if stored_id is not None and not self.ctx.settings.dicom_overwrite:
+                catalogue.note_sent(self.session, stored_id, sender)
+                result.already_stored.append((item, stored_id))
+                after_commit(self.session, _delete_blob(self.ctx, item.key))
+                continue
+            if stored_id is not None:
+                catalogue.forget(self.session, stored_id)
+                self._remove(stored_id)
+                result.replaced.append(stored_id)
             image = image_from_upload(owner.id, item)
             self.session.add(image)
             self.session.flush()
+            if image.file_type == FileType.dcm:
+                catalogue.record(self.session, [image], sender)
             first_step = "convert_dicom" if image.file_type == FileType.dcm else "make_thumbnails"
             job = jobs.create(
                 first_step,
@@ -197,9 +234,9 @@ class ImageService:
                 resource=("image", image.id),
                 owner_id=owner.id,
             )
-            created.append((image, job))
+            result.created.append((image, job))
         self.session.commit()
-        for image, _ in created:
+        for image, _ in result.created:
             self._record(
                 owner,
                 ActivityType.upload,
@@ -211,7 +248,7 @@ class ImageService:
                     "name": image.original_name,
                 },
             )
-        return created
+        return result
 
     # -- activity -----------------------------------------------------------------------------
     def _record(
@@ -292,7 +329,11 @@ class ImageService:
     def get_for(self, actor: User, image_id: int) -> Image:
         ensure_active(actor)
         image = self.session.get(Image, image_id)
-        if image is None or not (is_admin(actor) or image.user_id == actor.id):
+        if image is None or not (
+            is_admin(actor)
+            or image.user_id == actor.id
+            or catalogue_of(self.ctx).may_see(self.session, actor, image)
+        ):
             raise NotFound("no such image", details={"id": image_id})
         return image
 
@@ -306,6 +347,24 @@ class ImageService:
     def delete(self, actor: User, image_id: int, client: Client | None = None) -> None:
         """Remove the rows now and the files right after the commit."""
         image = self.get_for(actor, image_id)
+        name = image.original_name
+        catalogue_of(self.ctx).forget(self.session, image.id)
+        self._remove(image.id)
+        self.session.commit()
+        self.ctx.activity.record(
+            actor.id,
+            ActivityType.delete,
+            resource=("image", image_id),
+            details={"name": name},
+            ip=client.ip if client else None,
+            user_agent=client.user_agent if client else None,
+        )
+
+    def _remove(self, image_id: int) -> None:
+        """Delete the image row, cancel its jobs, and remove its files once committed."""
+        image = self.session.get(Image, image_id)
+        if image is None:
+            return
         self.session.execute(
             update(Job)
             .where(
@@ -322,29 +381,19 @@ class ImageService:
         )
         keys = [image.storage_key]
         blobs = self.ctx.blobs
-        image_id_ = image.id
-        self.session.delete(image)
 
         def remove_files() -> None:
             try:
                 for key in keys:
                     blobs.delete(key)
-                blobs.delete_prefix(f"derived/{image_id_}/")
-                blobs.delete_prefix(cache_prefix(image_id_))
+                blobs.delete_prefix(f"derived/{image_id}/")
+                blobs.delete_prefix(cache_prefix(image_id))
             except Exception:
-                log.exception("image %s: files could not be removed", image_id_)
+                log.exception("image %s: files could not be removed", image_id)
 
         after_commit(self.session, remove_files)
-        name = image.original_name
-        self.session.commit()
-        self.ctx.activity.record(
-            actor.id,
-            ActivityType.delete,
-            resource=("image", image_id_),
-            details={"name": name},
-            ip=client.ip if client else None,
-            user_agent=client.user_agent if client else None,
-        )
+        self.session.delete(image)
+        self.session.flush()
 
     # -- state changes made by the conversion tasks -----------------------------------------
     def get(self, image_id: int) -> Image | None:
@@ -360,6 +409,16 @@ class ImageService:
 
     def mark_failed(self, image_id: int, reason: str) -> None:
         self.update_fields(image_id, status=ImageStatus.failed, failure_reason=reason[:500])
+
+
+def _delete_blob(ctx: AppContext, key: str) -> Callable[[], None]:
+    def delete() -> None:
+        try:
+            ctx.blobs.delete(key)
+        except Exception:
+            log.exception("blob %s could not be removed", key)
+
+    return delete
 
 
 def image_from_upload(owner_id: int, staged: "StagedFile") -> Image:

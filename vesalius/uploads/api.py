@@ -10,7 +10,7 @@ from vesalius.deps import ClientDep, ContextDep
 from vesalius.imaging.schemas import image_out
 from vesalius.imaging.service import ImageService
 from vesalius.uploads.receiver import UploadReceiver
-from vesalius.uploads.schemas import RejectedFileOut, UploadJobOut, UploadOut
+from vesalius.uploads.schemas import AlreadyStoredOut, RejectedFileOut, UploadJobOut, UploadOut
 
 router = APIRouter(prefix="/api", tags=["images"])
 
@@ -48,8 +48,11 @@ async def upload(
     """Upload one or many files (DICOM, PNG, JPEG, TIFF, BMP) as multipart/form-data.
 
     Answers 202 as soon as the files are stored: conversion runs in the background (follow
-    ``jobs`` or the image's ``status``). Refused files are listed in ``rejected`` with a reason
-    and do not affect the others; when every file is refused the answer is the refusal itself.
+    ``jobs`` or the image's ``status``). A DICOM instance whose SOP Instance UID is already
+    stored is listed in ``alreadyStored`` with the image that holds it (no second copy is
+    kept, unless the server runs with ``VESALIUS_DICOM_OVERWRITE``). Refused files are listed
+    in ``rejected`` with a reason and do not affect the others; when every file is refused the
+    answer is the refusal itself.
     """
     receiver = UploadReceiver(ctx)
     await receiver.receive(request)
@@ -75,12 +78,12 @@ async def upload(
     def record() -> UploadOut:
         with ctx.db.session() as session:
             try:
-                created = ImageService(ctx, session).record_uploads(user, receiver.staged, client)
+                recorded = ImageService(ctx, session).record_uploads(user, receiver.staged, client)
             except BaseException:
                 receiver.discard_all()
                 raise
             return UploadOut(
-                images=[image_out(image) for image, _ in created],
+                images=[image_out(image) for image, _ in recorded.created],
                 jobs=[
                     UploadJobOut(
                         id=job.id,
@@ -89,7 +92,15 @@ async def upload(
                         type=job.type,
                         status=job.status,
                     )
-                    for image, job in created
+                    for image, job in recorded.created
+                ],
+                already_stored=[
+                    AlreadyStoredOut(
+                        filename=item.filename,
+                        image_id=image_id,
+                        sop_instance_uid=item.dicom.sop_instance_uid if item.dicom else None,
+                    )
+                    for item, image_id in recorded.already_stored
                 ],
                 rejected=[RejectedFileOut.model_validate(r) for r in receiver.rejected],
             )

@@ -1,3 +1,5 @@
+from pydantic import Field
+
 from vesalius.common.schemas import ApiModel
 from vesalius.imaging.schemas import ImageOut
 from vesalius.jobs.models import JobStatus
@@ -17,7 +19,16 @@ class RejectedFileOut(ApiModel):
     message: str
 
 
+class AlreadyStoredOut(ApiModel):
+    """A DICOM instance that was already stored: nothing new was kept for it."""
+
+    filename: str
+    image_id: int
+    sop_instance_uid: str | None
+
+
 class UploadOut(ApiModel):
     images: list[ImageOut]
     jobs: list[UploadJobOut]
     rejected: list[RejectedFileOut]
+    already_stored: list[AlreadyStoredOut] = Field(default_factory=list)

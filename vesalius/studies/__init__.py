@@ -1,0 +1,1 @@
+"""Studies: the DICOM hierarchy (patients → studies → series → instances) over the images."""

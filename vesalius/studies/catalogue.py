@@ -1,0 +1,71 @@
+"""The studies domain's side of imaging's catalogue extension point (``imaging/catalogue.py``):
+what imaging calls when DICOM images are recorded, replaced, deleted or opened."""
+
+import logging
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from vesalius.accounts.models import User
+from vesalius.context import AppContext
+from vesalius.imaging.catalogue import Sender
+from vesalius.imaging.dicom_io import InvalidDicom, open_dicom
+from vesalius.imaging.models import Image
+from vesalius.studies.access import Access
+from vesalius.studies.indexing import catalogue_instance, forget_image, note_sender
+from vesalius.studies.models import Instance, Series, StudySender
+
+log = logging.getLogger(__name__)
+
+
+class StudyCatalogue:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def stored_image_id(self, session: Session, sop_instance_uid: str) -> int | None:
+        return session.scalar(
+            select(Instance.image_id).where(Instance.sop_instance_uid == sop_instance_uid)
+        )
+
+    def note_sent(self, session: Session, image_id: int, sender: Sender) -> None:
+        study_pk = _study_of(session, image_id)
+        if study_pk is not None:
+            note_sender(session, study_pk, sender)
+
+    def record(self, session: Session, images: list[Image], sender: Sender) -> None:
+        for image in images:
+            try:
+                with self.ctx.blobs.open(image.storage_key) as handle, open_dicom(handle) as opened:
+                    catalogue_instance(session, image.id, opened.dataset, sender)
+            except InvalidDicom:
+                # The upload checks already accepted it; a header that will not parse twice
+                # leaves the image outside any study rather than refusing it now.
+                log.warning("image %s: header unreadable, not catalogued", image.id)
+
+    def forget(self, session: Session, image_id: int) -> None:
+        forget_image(session, image_id)
+
+    def may_see(self, session: Session, actor: User, image: Image) -> bool:
+        study_pk = _study_of(session, image.id)
+        if study_pk is None:
+            return False
+        access = Access.of(actor)
+        if access.sees_all:
+            return True
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        StudySender.study_pk == study_pk, StudySender.user_id == access.user_id
+                    )
+                )
+            )
+        )
+
+
+def _study_of(session: Session, image_id: int) -> int | None:
+    return session.scalar(
+        select(Series.study_pk)
+        .join(Instance, Instance.series_pk == Series.id)
+        .where(Instance.image_id == image_id)
+    )

@@ -1,0 +1,15 @@
+"""Studies: patients → studies → series → instances over the stored DICOM images, the one
+access rule, the study browser and its REST API, and ``vesalius studies``."""
+
+from vesalius.domains import DomainHub
+from vesalius.imaging.catalogue import Catalogue
+
+
+def _build_catalogue(ctx):  # type: ignore[no-untyped-def]
+    from vesalius.studies.catalogue import StudyCatalogue
+
+    return StudyCatalogue(ctx)
+
+
+def register(hub: DomainHub) -> None:
+    hub.component(Catalogue, _build_catalogue)  # type: ignore[type-abstract]
