@@ -64,7 +64,7 @@ def test_dicom_upload_becomes_ready_and_everything_is_served(
     original = bundled_dicom("CT_small.dcm")
     (image,) = upload(client, headers, ("ct.dcm", original))
     detail = wait_ready(client, headers, image["id"])
-    assert [j["type"] for j in detail["jobs"]] == ["convert_dicom", "make_thumbnails"]
+    assert [j["type"] for j in detail["jobs"]] == ["convert_dicom"]  # one pass does it all
     assert all(j["status"] == "completed" and j["progress"] == 100 for j in detail["jobs"])
     assert detail["processedAt"] is not None
 
@@ -149,7 +149,7 @@ def test_ordinary_images_get_thumbnails_and_preview(
 ) -> None:
     (image,) = upload(client, headers, ("chart.png", png_bytes(600, 300)))
     detail = wait_ready(client, headers, image["id"])
-    assert [j["type"] for j in detail["jobs"]] == ["make_thumbnails"]
+    assert [j["type"] for j in detail["jobs"]] == ["convert_image"]
     thumb = client.get(f"/api/images/{image['id']}/thumbnail", headers=headers)
     with PILImage.open(io.BytesIO(thumb.content)) as jpeg:
         assert jpeg.size == (256, 128)

@@ -175,7 +175,7 @@ def test_viewer_follows_a_conversion_in_progress(page: Page, shot: Shot, seed: A
 
     with seed.db.session() as session:
         JobService(seed, session).create(
-            "make_thumbnails",
+            "convert_image",
             input={"imageId": image_id},
             resource=("image", image_id),
             owner_id=owner.id,
@@ -388,7 +388,7 @@ def _stalled_jobs(ctx: AppContext) -> tuple[int, int]:
             started_at=now,
             heartbeat_at=now,
         )
-        waiting = Job(queue="thumbnails", type="make_thumbnails", input={"imageId": 0})
+        waiting = Job(queue="thumbnails", type="convert_image", input={"imageId": 0})
         session.add_all([running, waiting])
         session.commit()
         return running.id, waiting.id

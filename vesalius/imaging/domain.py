@@ -24,9 +24,18 @@ def register(hub: DomainHub) -> None:
         on_retry="vesalius.imaging.tasks:mark_processing",
     )
     hub.job(
+        "convert_image",
+        queue="thumbnails",
+        handler="vesalius.imaging.tasks:convert_image",
+        on_failure="vesalius.imaging.tasks:mark_failed",
+        on_retry="vesalius.imaging.tasks:mark_processing",
+    )
+    # Jobs queued before one job did the whole conversion: they convert again from the
+    # original (idempotent), which also writes what their missing first step would have.
+    hub.job(
         "make_thumbnails",
         queue="thumbnails",
-        handler="vesalius.imaging.tasks:make_thumbnails",
+        handler="vesalius.imaging.tasks:convert_image",
         on_failure="vesalius.imaging.tasks:mark_failed",
         on_retry="vesalius.imaging.tasks:mark_processing",
     )

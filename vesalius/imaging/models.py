@@ -37,6 +37,8 @@ class Image(Base):
         Index("ix_images_sop_instance_uid", "sop_instance_uid"),
         Index("ix_images_sha256", "sha256"),
         Index("ix_images_view_count_id", "view_count", "id"),
+        # SQLite: never hand a deleted row's id to a new one (migration 0006).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,6 @@ conversion tasks make. Users see their own images, administrators everybody's; a
 image is "not found", never "forbidden", so ids reveal nothing."""
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from vesalius.common.errors import BadRequest, NotFound
 from vesalius.common.pagination import Cursor, check_limit, newer_than, older_than
 from vesalius.context import AppContext
 from vesalius.db import after_commit, utcnow
-from vesalius.imaging.catalogue import Sender, catalogue_of
+from vesalius.imaging.catalogue import catalogue_of
 from vesalius.imaging.models import FileType, Image, ImageStatus, cache_prefix
 from vesalius.jobs.models import FINISHED, Job, JobStatus
 
@@ -62,16 +61,6 @@ class CursorPage:
     prev_cursor: str | None
     has_more: bool
     limit: int
-
-
-@dataclass
-class RecordedUploads:
-    """What became of each staged file: a new image (with its first job), an instance that
-    was already stored (the existing image's id), or the ids of images it replaced."""
-
-    created: list[tuple[Image, Job]] = field(default_factory=list)
-    already_stored: list[tuple["StagedFile", int]] = field(default_factory=list)
-    replaced: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -187,69 +176,6 @@ class ImageService:
             limit=limit,
         )
 
-    # -- recording uploads --------------------------------------------------------------------
-    def record_uploads(
-        self,
-        owner: User,
-        staged: list["StagedFile"],
-        client: Client | None = None,
-        *,
-        sender: Sender | None = None,
-    ) -> RecordedUploads:
-        """Insert the images and their first jobs in one transaction; the jobs are sent to
-        the queues only after it commits.
-
-        A DICOM instance whose SOP Instance UID is already stored is not stored twice (its
-        new blob is removed and the sender is noted as having sent it), unless
-        ``VESALIUS_DICOM_OVERWRITE`` is on: then the old image and its files are replaced.
-        """
-        from vesalius.jobs.service import JobService
-
-        ensure_active(owner)
-        sender = sender or Sender(owner.id)
-        catalogue = catalogue_of(self.ctx)
-        jobs = JobService(self.ctx, self.session)
-        result = RecordedUploads()
-        for item in staged:
-            uid = item.dicom.sop_instance_uid if item.dicom is not None else None
-            stored_id = catalogue.stored_image_id(self.session, uid) if uid else None
-            if stored_id is not None and not self.ctx.settings.dicom_overwrite:
-                catalogue.note_sent(self.session, stored_id, sender)
-                result.already_stored.append((item, stored_id))
-                after_commit(self.session, _delete_blob(self.ctx, item.key))
-                continue
-            if stored_id is not None:
-                catalogue.forget(self.session, stored_id)
-                self._remove(stored_id)
-                result.replaced.append(stored_id)
-            image = image_from_upload(owner.id, item)
-            self.session.add(image)
-            self.session.flush()
-            if image.file_type == FileType.dcm:
-                catalogue.record(self.session, [image], sender)
-            first_step = "convert_dicom" if image.file_type == FileType.dcm else "make_thumbnails"
-            job = jobs.create(
-                first_step,
-                input={"imageId": image.id},
-                resource=("image", image.id),
-                owner_id=owner.id,
-            )
-            result.created.append((image, job))
-        self.session.commit()
-        for image, _ in result.created:
-            self._record(
-                owner,
-                ActivityType.upload,
-                image,
-                client,
-                {
-                    "fileType": image.file_type.value,
-                    "sizeBytes": image.size_bytes,
-                    "name": image.original_name,
-                },
-            )
-        return result
-
     # -- activity -----------------------------------------------------------------------------
     def _record(
         self,
@@ -298,32 +224,24 @@ class ImageService:
 
     def statuses(self, actor: User, image_ids: list[int]) -> dict[int, tuple[ImageStatus, int]]:
         """Status and overall progress (0–100) of the given images the actor may see, for
-        live badges: one query for the images, one for their jobs.
-
-        A DICOM image's progress is 70 % conversion and 30 % thumbnails; any other image has
-        only the thumbnails step.
-        """
+        live badges: one query for the images, one for their conversion jobs."""
         ensure_active(actor)
         if not image_ids:
             return {}
-        stmt = select(Image.id, Image.status, Image.file_type).where(Image.id.in_(image_ids))
+        stmt = select(Image.id, Image.status).where(Image.id.in_(image_ids))
         if not is_admin(actor):
             stmt = stmt.where(Image.user_id == actor.id)
-        rows = {row.id: row for row in self.session.execute(stmt)}
-        progress = {i: 100 if row.status == ImageStatus.ready else 0 for i, row in rows.items()}
-        for job in self.session.scalars(
-            select(Job).where(Job.resource_type == "image", Job.resource_id.in_(list(rows)))
-        ):
-            assert job.resource_id is not None
-            row = rows[job.resource_id]
-            if row.status != ImageStatus.processing:
-                continue
-            if row.file_type == FileType.dcm:
-                offset, share = (0, 70) if job.type == "convert_dicom" else (70, 30)
-            else:
-                offset, share = 0, 100
-            progress[row.id] = max(progress[row.id], offset + share * job.progress // 100)
-        return {i: (row.status, progress[i]) for i, row in rows.items()}
+        rows = {row.id: row.status for row in self.session.execute(stmt)}
+        progress = {i: 100 if status == ImageStatus.ready else 0 for i, status in rows.items()}
+        processing = [i for i, status in rows.items() if status == ImageStatus.processing]
+        if processing:
+            for image_id, percent in self.session.execute(
+                select(Job.resource_id, Job.progress).where(
+                    Job.resource_type == "image", Job.resource_id.in_(processing)
+                )
+            ):
+                progress[image_id] = max(progress[image_id], percent)
+        return {i: (status, progress[i]) for i, status in rows.items()}
 
     # -- one image ----------------------------------------------------------------------------
     def get_for(self, actor: User, image_id: int) -> Image:
@@ -349,7 +267,7 @@ class ImageService:
         image = self.get_for(actor, image_id)
         name = image.original_name
         catalogue_of(self.ctx).forget(self.session, image.id)
-        self._remove(image.id)
+        self.remove(image.id)
         self.session.commit()
         self.ctx.activity.record(
             actor.id,
@@ -360,7 +278,7 @@ class ImageService:
             user_agent=client.user_agent if client else None,
         )
 
-    def _remove(self, image_id: int) -> None:
+    def remove(self, image_id: int) -> None:
         """Delete the image row, cancel its jobs, and remove its files once committed."""
         image = self.session.get(Image, image_id)
         if image is None:
@@ -402,6 +320,21 @@ class ImageService:
     def update_fields(self, image_id: int, **values: Any) -> None:
         self.session.execute(update(Image).where(Image.id == image_id).values(**values))
 
+    def record_conversion(
+        self, image_id: int, *, width: int, height: int, bit_depth: int, frames: int
+    ) -> None:
+        """What the conversion learnt from the decoded pixels; the image is ready."""
+        self.update_fields(
+            image_id,
+            width=width,
+            height=height,
+            bit_depth=bit_depth,
+            frames=frames,
+            status=ImageStatus.ready,
+            processed_at=utcnow(),
+            failure_reason=None,
+        )
+
     def mark_ready(self, image_id: int) -> None:
         self.update_fields(
             image_id, status=ImageStatus.ready, processed_at=utcnow(), failure_reason=None
@@ -409,16 +342,6 @@ class ImageService:
 
     def mark_failed(self, image_id: int, reason: str) -> None:
         self.update_fields(image_id, status=ImageStatus.failed, failure_reason=reason[:500])
-
-
-def _delete_blob(ctx: AppContext, key: str) -> Callable[[], None]:
-    def delete() -> None:
-        try:
-            ctx.blobs.delete(key)
-        except Exception:
-            log.exception("blob %s could not be removed", key)
-
-    return delete
 
 
 def image_from_upload(owner_id: int, staged: "StagedFile") -> Image:

@@ -29,6 +29,8 @@ class Job(Base):
         Index("ix_jobs_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_jobs_resource", "resource_type", "resource_id"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # SQLite: never hand a deleted row's id to a new one (migration 0006).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

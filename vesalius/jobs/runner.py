@@ -21,9 +21,12 @@ from sqlalchemy import and_, func, or_, select, update
 
 from vesalius.db import after_commit, utcnow
 from vesalius.domains import hub
+from vesalius.jobs.events import job_changed
 from vesalius.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from vesalius.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -51,25 +54,44 @@ class RunningJob:
     lease: str
     ctx: "AppContext"
     lost: threading.Event = field(default_factory=threading.Event)
+    # Set by ``finish_in``: the handler recorded its result in its own transaction.
+    finished: bool = False
     _last_write: float = 0.0
 
     def progress(self, percent: int, message: str | None = None) -> None:
-        """Record progress (0–100); raises ``JobLost`` if the job was taken away."""
+        """Record progress (0–100), at most every ``PROGRESS_WRITE_INTERVAL`` seconds;
+        raises ``JobLost`` if the job was taken away."""
         self.check()
         now = time.monotonic()
         if percent < 100 and now - self._last_write < PROGRESS_WRITE_INTERVAL:
             return
         self._last_write = now
+        percent = max(0, min(100, percent))
         with self.ctx.db.session() as session:
             updated = session.execute(
                 update(Job)
                 .where(Job.id == self.id, Job.lease == self.lease, Job.status == JobStatus.running)
-                .values(progress=max(0, min(100, percent)), message=message, heartbeat_at=utcnow())
+                .values(progress=percent, message=message, heartbeat_at=utcnow())
             )
             session.commit()
         if updated.rowcount != 1:  # type: ignore[attr-defined]
             self.lost.set()
             raise JobLost(f"job {self.id} was cancelled or reassigned")
+        job_changed(
+            self.ctx, self.id, status=JobStatus.running.value, progress=percent, message=message
+        )
+
+    def finish_in(self, session: "Session", result: dict[str, Any] | None) -> None:
+        """Mark the job completed inside the handler's own transaction, so the job's result
+        and what it changed commit together (one write transaction per job). Raises
+        ``JobLost`` — and the caller's transaction must then roll back — if the job was
+        cancelled or reassigned meanwhile."""
+        self.check()
+        done = session.execute(_completion(self, result))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            self.lost.set()
+            raise JobLost(f"job {self.id} was cancelled or reassigned")
+        self.finished = True
 
     def check(self) -> None:
         if self.lost.is_set():
@@ -164,26 +186,32 @@ def run_job(ctx: "AppContext", job_id: int) -> None:
         )
         _retry_or_fail(ctx, job, f"{type(error).__name__}: {error}")
     else:
-        _finish_completed(ctx, job, result)
+        if not job.finished:
+            _finish_completed(ctx, job, result)
+        job_changed(ctx, job.id, status=JobStatus.completed.value, progress=100)
     finally:
         stop.set()
         beat.join(timeout=5)
 
 
+def _completion(job: RunningJob, result: dict[str, Any] | None) -> Any:
+    return (
+        update(Job)
+        .where(Job.id == job.id, Job.lease == job.lease, Job.status == JobStatus.running)
+        .values(
+            status=JobStatus.completed,
+            progress=100,
+            result=result,
+            error=None,
+            finished_at=utcnow(),
+            message=None,
+        )
+    )
+
+
 def _finish_completed(ctx: "AppContext", job: RunningJob, result: dict[str, Any] | None) -> None:
     with ctx.db.session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.lease == job.lease, Job.status == JobStatus.running)
-            .values(
-                status=JobStatus.completed,
-                progress=100,
-                result=result,
-                error=None,
-                finished_at=utcnow(),
-                message=None,
-            )
-        )
+        session.execute(_completion(job, result))
         session.commit()
 
 
@@ -196,6 +224,7 @@ def _finish_failed(ctx: "AppContext", job: RunningJob, error: str) -> None:
         )
         session.commit()
     if failed.rowcount == 1:  # type: ignore[attr-defined]
+        job_changed(ctx, job.id, status=JobStatus.failed.value, progress=0, message=error[:200])
         on_failure = hub().job_type(job.type).on_failure
         if on_failure is not None:
             on_failure.get()(ctx, job.input, error)

@@ -10,7 +10,11 @@ from vesalius.jobs.models import Job, JobStatus
 from vesalius.ui.images import FILE_TYPE_LABELS, ImageInfo, human_size
 from vesalius.ui.widgets import hook, when
 
-JOB_LABELS = {"convert_dicom": "DICOM conversion", "make_thumbnails": "Preview and thumbnails"}
+JOB_LABELS = {
+    "convert_dicom": "DICOM conversion, preview and thumbnails",
+    "convert_image": "Preview and thumbnails",
+    "make_thumbnails": "Preview and thumbnails",
+}
 JOB_STATUS_COLORS = {
     JobStatus.queued: "grey-7",
     JobStatus.running: "primary",

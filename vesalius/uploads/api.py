@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from vesalius.accounts.deps import ViewerUser
 from vesalius.common.errors import AppError
 from vesalius.deps import ClientDep, ContextDep
+from vesalius.imaging.ingest import IngestService
 from vesalius.imaging.schemas import image_out
-from vesalius.imaging.service import ImageService
 from vesalius.uploads.receiver import UploadReceiver
 from vesalius.uploads.schemas import AlreadyStoredOut, RejectedFileOut, UploadJobOut, UploadOut
 
@@ -78,7 +78,7 @@ async def upload(
     def record() -> UploadOut:
         with ctx.db.session() as session:
             try:
-                recorded = ImageService(ctx, session).record_uploads(user, receiver.staged, client)
+                recorded = IngestService(ctx, session).ingest(user, receiver.staged, client=client)
             except BaseException:
                 receiver.discard_all()
                 raise
