@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     analytics_flush_seconds: float = Field(default=1.0, gt=0)
     analytics_aggregate_after_minutes: int = Field(default=5, ge=0, le=23 * 60)
 
+    pubsub_replay_size: int = Field(default=100, ge=0, le=100_000)
+    pubsub_replay_seconds: float = Field(default=3600.0, gt=0)
+    pubsub_subscriber_queue: int = Field(default=1000, ge=1)
+    pubsub_max_message_bytes: int = Field(default=65_536, ge=1024, le=200_000)
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    ws_ping_seconds: float = Field(default=20.0, gt=0)
+    ws_auth_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_send_queue: int = Field(default=256, ge=1)
+
     admin_email: str = "admin@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -24,6 +24,7 @@ from vesalius.domains import hub
 from vesalius.jobs.runner import run_job
 from vesalius.keys import Keys, load_keys
 from vesalius.queue import Queues
+from vesalius.realtime.pubsub import PubSub, open_pubsub
 from vesalius.storage import BlobStore, open_blob_store
 
 T = TypeVar("T")
@@ -42,6 +43,8 @@ class AppContext:
     blobs: BlobStore
     queues: Queues
     activity: ActivityRecorder
+    pubsub: PubSub
+    """Live messages between processes (``vesalius/realtime``): embedded or Redis."""
     redis: "redis.Redis | None" = None
     _components: dict[type[Any], Any] = field(default_factory=dict)
     _components_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,6 +66,7 @@ class AppContext:
             if close is not None:
                 close(built)
         self._components.clear()
+        self.pubsub.close()
         self.activity.stop()  # write what is still buffered before the engine goes
         self.db.dispose()
         if self.redis is not None:
@@ -89,6 +93,7 @@ def build_context(settings: Settings) -> AppContext:
         activity=ActivityRecorder(
             db, enabled=settings.analytics_enabled, flush_seconds=settings.analytics_flush_seconds
         ),
+        pubsub=open_pubsub(settings, client),
         redis=client,
     )
     ctx.queues.bind(lambda job_id: run_job(ctx, job_id))

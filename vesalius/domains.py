@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # Order matters only for navigation and for which routes FastAPI tries first.
 DOMAINS: tuple[str, ...] = (
     "observability",
+    "realtime",
     "accounts",
     "jobs",
     "uploads",
