@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     ws_auth_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_send_queue: int = Field(default=256, ge=1)
 
+    events_max_event_bytes: int = Field(default=16_384, ge=256)
+    events_max_batch: int = Field(default=500, ge=1, le=10_000)
+    events_commit_interval_ms: float = Field(default=100.0, gt=0, le=1000)
+    events_retention_days: int = Field(default=7, ge=1)
+    events_ip_requests_per_minute: int = Field(default=100, ge=1)
+    events_key_requests_per_minute: int = Field(default=6000, ge=1)
+    events_user_requests_per_minute: int = Field(default=1200, ge=1)
+    events_ws_messages_per_second: float = Field(default=50.0, gt=0)
+    events_ws_burst: int = Field(default=100, ge=1)
+    events_distinct_exact_limit: int = Field(default=4096, ge=16)
+    events_self_feed: bool = True
+
     admin_email: str = "admin@example.com"
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -38,6 +38,7 @@ DOMAINS: tuple[str, ...] = (
     "imaging",
     "analytics",
     "studies",
+    "events",
 )
 
 T = TypeVar("T")
