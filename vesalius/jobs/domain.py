@@ -3,7 +3,7 @@
 from vesalius.accounts.models import Role
 from vesalius.context import AppContext
 from vesalius.domains import DomainHub, NavEntry
-from vesalius.jobs import api
+from vesalius.jobs import api, live
 from vesalius.jobs.service import JobService
 
 
@@ -14,6 +14,7 @@ def rescue_jobs(ctx: AppContext) -> int:
 
 def register(hub: DomainHub) -> None:
     hub.router(api.jobs)
+    hub.router(live.router)
     hub.router(api.admin)
     hub.duty("job rescue", every=lambda s: s.job_rescue_interval_seconds, run=rescue_jobs)
     hub.page("vesalius.ui.admin_queue:register")
