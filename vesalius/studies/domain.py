@@ -3,6 +3,7 @@ access rule, the study browser and its REST API, and ``vesalius studies``."""
 
 from vesalius.domains import DomainHub
 from vesalius.imaging.catalogue import Catalogue
+from vesalius.studies import api
 
 
 def _build_catalogue(ctx):  # type: ignore[no-untyped-def]
@@ -13,3 +14,5 @@ def _build_catalogue(ctx):  # type: ignore[no-untyped-def]
 
 def register(hub: DomainHub) -> None:
     hub.component(Catalogue, _build_catalogue)  # type: ignore[type-abstract]
+    hub.router(api.router)
+    hub.command_group("studies", "vesalius.studies.commands:app")
