@@ -6,7 +6,10 @@ import re
 from packaging.requirements import Requirement
 
 # docutils is public domain/BSD; its GPL part is an Emacs mode that is not in the wheel.
-REVIEWED = {"docutils"}
+# scipy is BSD-3-Clause; its wheel's licence text quotes the GCC runtime (GPL with the runtime
+# library exception, which permits any licence for the program) and libquadmath (LGPL, used
+# unmodified as a shared library).
+REVIEWED = {"docutils", "scipy"}
 COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU (Lesser |Affero )?General Public)", re.IGNORECASE)
 
 
