@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, WebSocket
+from fastapi.responses import StreamingResponse
 
 from vesalius.accounts.deps import AdminUser
 from vesalius.common.errors import AppError, BadRequest, Unauthorized, UnprocessableEntity
@@ -13,6 +14,7 @@ from vesalius.common.schemas import model_response
 from vesalius.deps import ContextDep, ReadSessionDep, SessionDep
 from vesalius.events.ingest import EventIngest
 from vesalius.events.live import LiveFigures
+from vesalius.events.livestream import admin_sender, channel_for, current, serve_live_socket
 from vesalius.events.models import Event, IngestKey
 from vesalius.events.schemas import (
     AggregateOut,
@@ -29,7 +31,9 @@ from vesalius.events.schemas import (
 )
 from vesalius.events.senders import Sender, Senders
 from vesalius.events.service import EventFilters, EventService
+from vesalius.events.sockets import serve_ingest_socket
 from vesalius.events.windows import WINDOWS
+from vesalius.realtime.sse import channel_stream, sse_response
 
 router = APIRouter(tags=["events"])
 
@@ -192,6 +196,44 @@ def history(
     _filters(None, None, None, None, start, end)
     points = EventService(session).history(start, end, bucket, client_id)
     return HistoryOut(bucket=bucket, points=[HistoryPointOut.model_validate(p) for p in points])
+
+
+# -- sockets and the live stream ------------------------------------------------------------------
+@router.websocket("/api/events/ws")
+async def events_socket(websocket: WebSocket) -> None:
+    """Event ingestion over a WebSocket (see sockets.py for the protocol)."""
+    await serve_ingest_socket(websocket, websocket.app.state.ctx)
+
+
+@router.websocket("/api/live/ws")
+async def live_socket(websocket: WebSocket) -> None:
+    """The live windows once a second, for administrators."""
+    client_id = websocket.query_params.get("clientId") or None
+    await serve_live_socket(websocket, websocket.app.state.ctx, client_id)
+
+
+@router.get("/api/live/stream", response_class=StreamingResponse)
+async def live_stream(
+    request: Request, ctx: ContextDep, client_id: ClientQ = None
+) -> StreamingResponse:
+    """Server-Sent Events: a ``tick`` event every second with every window's figures."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    token = token or request.query_params.get("token", "").strip()
+    if not token:
+        raise Unauthorized(
+            "send Authorization: Bearer <token> or ?token=", code="not_authenticated"
+        )
+    await anyio.to_thread.run_sync(admin_sender, ctx, token)
+    stream = channel_stream(
+        ctx.pubsub,
+        [channel_for(client_id)],
+        # A dashboard that reconnects wants the present, not the ticks it missed.
+        last_event_id=None,
+        snapshot=lambda: current(ctx, client_id),
+        heartbeat_seconds=ctx.settings.sse_heartbeat_seconds,
+    )
+    return sse_response(stream)
 
 
 # -- ingest keys ----------------------------------------------------------------------------------

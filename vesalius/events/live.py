@@ -7,6 +7,7 @@ events show within a second; another process's within about two.
 """
 
 import os
+import re
 import socket
 import threading
 import time
@@ -20,7 +21,30 @@ from vesalius.events.ingest import EventIngest
 from vesalius.events.windows import WINDOWS, Bucket, RouteFigures, summarise
 
 SECOND_KEY = "vesalius:events:second:"
+TICK_KEY = "vesalius:events:tick:"
 KEEP_SECONDS = 120
+PUBLISH_DELAY = 0.12
+LIVE_CHANNEL = "events:live"
+LIVE_CLIENTS = 20  # clients with a live channel of their own (the busiest of the minute)
+SHOWN_KEYS = 20  # types and clients listed per window in a tick
+CHANNEL_SAFE = re.compile(r"[A-Za-z0-9:._/-]{1,150}")
+
+
+def client_channel(client_id: str) -> str:
+    return f"{LIVE_CHANNEL}:client:{client_id}"
+
+
+def tick_message(
+    second: int, client_id: str | None, figures: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """What dashboards get every second: every window's figures (a tick replaces the last)."""
+    windows = {}
+    for name, window in figures.items():
+        trimmed = dict(window)
+        for key in ("byType", "byClient"):
+            trimmed[key] = dict(list(window[key].items())[:SHOWN_KEYS])
+        windows[name] = trimmed
+    return {"type": "tick", "second": second, "clientId": client_id, "windows": windows}
 
 
 class LiveFigures:
@@ -34,11 +58,31 @@ class LiveFigures:
         self._lock = threading.Lock()
 
     def tick(self) -> None:
-        """Once a second: share the closed second (scaled mode), refresh the gauges."""
+        """Once a second, just after it ended: share the closed second (scaled mode), then
+        publish the windows to the live channels, refresh the gauges."""
+        last = self.ingest.windows.closed_second()
         if self.redis is not None:
-            self.publish_closed(self.ingest.windows.closed_second())
+            self.publish_closed(last)
+            # One process publishes each second (all compute the same figures); it waits a
+            # moment so the other processes' buckets of that second are in Redis.
+            time.sleep(PUBLISH_DELAY)
+            won = self.redis.set(f"{TICK_KEY}{last}", self.process, nx=True, ex=10)
+            if not won:
+                self.ingest.last_published = time.time()
+                return
+        self.publish_tick(last)
         self.ingest.last_published = time.time()
         self.ingest.refresh_gauges()
+
+    def publish_tick(self, second: int) -> None:
+        figures = self.snapshot()
+        pubsub = self.ctx.pubsub
+        pubsub.publish(LIVE_CHANNEL, tick_message(second, None, figures))
+        clients = [c for c in figures["60s"]["byClient"] if CHANNEL_SAFE.fullmatch(c)]
+        for client in clients[:LIVE_CLIENTS]:
+            pubsub.publish(
+                client_channel(client), tick_message(second, client, self.snapshot(client))
+            )
 
     def snapshot(self, client_id: str | None = None) -> dict[str, dict[str, Any]]:
         windows = self.ingest.windows
