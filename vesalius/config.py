@@ -136,6 +136,7 @@ class Settings(BaseSettings):
 
     @property
     def queue_backend(self) -> str:
+        """How idle workers are woken (the queue itself is always the ``jobs`` table)."""
         return "redis" if self.redis_url else "sqlite"
 
     @property

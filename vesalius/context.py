@@ -21,7 +21,7 @@ from vesalius.common.counters import CounterStore, MemoryCounterStore, RedisCoun
 from vesalius.config import Settings
 from vesalius.db import Database
 from vesalius.domains import hub
-from vesalius.jobs.runner import run_job
+from vesalius.jobs.runner import run_next
 from vesalius.keys import Keys, load_keys
 from vesalius.queue import Queues
 from vesalius.realtime.pubsub import PubSub, open_pubsub
@@ -68,6 +68,7 @@ class AppContext:
         self._components.clear()
         self.pubsub.close()
         self.activity.stop()  # write what is still buffered before the engine goes
+        self.queues.close()
         self.db.dispose()
         if self.redis is not None:
             self.redis.close()
@@ -89,12 +90,12 @@ def build_context(settings: Settings) -> AppContext:
         totp=TotpCodec(keys),
         login_throttle=LoginThrottle(counters, settings),
         blobs=open_blob_store(settings),
-        queues=Queues(settings, hub().queues),
+        queues=Queues(settings, hub().queues, db),
         activity=ActivityRecorder(
             db, enabled=settings.analytics_enabled, flush_seconds=settings.analytics_flush_seconds
         ),
         pubsub=open_pubsub(settings, client),
         redis=client,
     )
-    ctx.queues.bind(lambda job_id: run_job(ctx, job_id))
+    ctx.queues.bind(lambda queue: run_next(ctx, queue))
     return ctx

@@ -1,4 +1,5 @@
-"""Jobs flow through real Huey consumers running in this process (embedded mode)."""
+"""Jobs flow through real queue workers running in this process (embedded mode), woken by
+the doorbell when a job is queued."""
 
 from collections.abc import Iterator
 

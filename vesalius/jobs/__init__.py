@@ -1,2 +1,3 @@
-"""Background jobs: the ``jobs`` table (status, progress, attempts, heartbeats) on top of the
-Huey queues, with at-least-once rescue of jobs whose worker died."""
+"""Background jobs: the ``jobs`` table is the queue (status, progress, attempts, retry times),
+claimed in one statement, woken by a doorbell, kept alive by one heartbeat per worker
+process, with at-least-once rescue of jobs whose worker died."""

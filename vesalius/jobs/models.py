@@ -63,3 +63,20 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class JobWorker(Base):
+    """One row per process running workers, beaten every ``VESALIUS_JOB_HEARTBEAT_SECONDS``:
+    the same transaction refreshes the heartbeat of every job the process runs, so a job
+    costs no heartbeat writes of its own, and a process that stops beating has its jobs
+    rescued (``JobService.rescue``)."""
+
+    __tablename__ = "job_workers"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int]
+    queues: Mapped[str] = mapped_column(String(200))
+    running: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

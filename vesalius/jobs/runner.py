@@ -24,6 +24,8 @@ from vesalius.domains import hub
 from vesalius.jobs.events import job_changed
 from vesalius.jobs.models import Job, JobStatus
 
+WAITING = (JobStatus.queued, JobStatus.retrying)
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -98,64 +100,79 @@ class RunningJob:
             raise JobLost(f"job {self.id} was cancelled or reassigned")
 
 
-def _claim(ctx: "AppContext", job_id: int) -> RunningJob | None:
+def _claiming(ctx: "AppContext", lease: str) -> dict[str, Any]:
     now = utcnow()
-    stale = now - timedelta(seconds=ctx.settings.job_stale_after_seconds)
-    lease = uuid.uuid4().hex
+    return {
+        "status": JobStatus.running,
+        "attempts": Job.attempts + 1,
+        "worker": worker_name(),
+        "lease": lease,
+        "heartbeat_at": now,
+        "started_at": func.coalesce(Job.started_at, now),
+        "run_after": None,
+        "message": None,
+    }
+
+
+def _claimed(ctx: "AppContext", stmt: Any, lease: str) -> RunningJob | None:
+    """Run one claiming ``UPDATE … RETURNING`` in its own short write transaction."""
     with ctx.db.session() as session:
-        claimed = session.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                or_(
-                    and_(
-                        Job.status.in_([JobStatus.queued, JobStatus.retrying]),
-                        or_(Job.run_after.is_(None), Job.run_after <= now),
-                    ),
-                    and_(Job.status == JobStatus.running, Job.heartbeat_at < stale),
-                ),
-            )
-            .values(
-                status=JobStatus.running,
-                attempts=Job.attempts + 1,
-                worker=worker_name(),
-                lease=lease,
-                heartbeat_at=now,
-                started_at=func.coalesce(Job.started_at, now),
-                run_after=None,
-                message=None,
-            )
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            return None
         row = session.execute(
-            select(Job.type, Job.input, Job.attempts).where(Job.id == job_id)
-        ).one()
+            stmt.values(**_claiming(ctx, lease)).returning(
+                Job.id, Job.type, Job.input, Job.attempts
+            )
+        ).first()
         session.commit()
+    if row is None:
+        return None
     return RunningJob(
-        id=job_id, type=row.type, input=dict(row.input), attempt=row.attempts, lease=lease, ctx=ctx
+        id=row.id, type=row.type, input=dict(row.input), attempt=row.attempts, lease=lease, ctx=ctx
     )
 
 
-def _heartbeat(job: RunningJob, stop: threading.Event) -> None:
-    interval = job.ctx.settings.job_heartbeat_seconds
-    while not stop.wait(interval):
-        try:
-            with job.ctx.db.session() as session:
-                beat = session.execute(
-                    update(Job)
-                    .where(
-                        Job.id == job.id, Job.lease == job.lease, Job.status == JobStatus.running
-                    )
-                    .values(heartbeat_at=utcnow())
-                )
-                session.commit()
-            if beat.rowcount != 1:  # type: ignore[attr-defined]
-                job.lost.set()
-                return
-        except Exception:  # a database blip must not kill the job; the next beat retries
-            log.warning("heartbeat for job %s failed", job.id, exc_info=True)
+def _claim(ctx: "AppContext", job_id: int) -> RunningJob | None:
+    """This job, if it is due, or running on a worker that stopped responding."""
+    now = utcnow()
+    stale = now - timedelta(seconds=ctx.settings.job_stale_after_seconds)
+    stmt = update(Job).where(
+        Job.id == job_id,
+        or_(
+            and_(Job.status.in_(WAITING), or_(Job.run_after.is_(None), Job.run_after <= now)),
+            and_(Job.status == JobStatus.running, Job.heartbeat_at < stale),
+        ),
+    )
+    return _claimed(ctx, stmt, uuid.uuid4().hex)
+
+
+def claim_next(ctx: "AppContext", queue: str) -> RunningJob | None:
+    """The highest-priority, oldest due job of ``queue``, claimed in one statement. On
+    PostgreSQL ``SKIP LOCKED`` lets concurrent workers pass over each other's pick; SQLite
+    has one writer at a time, so the statement alone is atomic."""
+    now = utcnow()
+    pick = (
+        select(Job.id)
+        .where(
+            Job.queue == queue,
+            Job.status.in_(WAITING),
+            or_(Job.run_after.is_(None), Job.run_after <= now),
+        )
+        .order_by(Job.priority.desc(), Job.id)
+        .limit(1)
+    )
+    if not ctx.db.is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    return _claimed(ctx, update(Job).where(Job.id == pick.scalar_subquery()), uuid.uuid4().hex)
+
+
+# The jobs this process is running, by lease: the worker heartbeat keeps them alive with
+# one statement per interval and tells each whether it was taken away.
+_active: dict[str, RunningJob] = {}
+_active_lock = threading.Lock()
+
+
+def active_jobs() -> list[RunningJob]:
+    with _active_lock:
+        return list(_active.values())
 
 
 def retry_delay(attempt: int, base: float) -> float:
@@ -164,25 +181,36 @@ def retry_delay(attempt: int, base: float) -> float:
 
 
 def run_job(ctx: "AppContext", job_id: int) -> None:
+    """Run this job if it can be claimed (a duplicate or early call does nothing)."""
     job = _claim(ctx, job_id)
     if job is None:
         log.debug("job %s not claimable (done, cancelled, not due or running elsewhere)", job_id)
         return
+    execute(ctx, job)
+
+
+def run_next(ctx: "AppContext", queue: str) -> bool:
+    """Claim and run the next due job of ``queue``; False when there was none."""
+    job = claim_next(ctx, queue)
+    if job is None:
+        return False
+    execute(ctx, job)
+    return True
+
+
+def execute(ctx: "AppContext", job: RunningJob) -> None:
     handler = hub().job_type(job.type).handler.get()
-    stop = threading.Event()
-    beat = threading.Thread(
-        target=_heartbeat, args=(job, stop), name=f"heartbeat-{job_id}", daemon=True
-    )
-    beat.start()
+    with _active_lock:
+        _active[job.lease] = job
     try:
         result = handler(ctx, job)
     except JobLost:
-        log.info("job %s stopped: cancelled or reassigned", job_id)
+        log.info("job %s stopped: cancelled or reassigned", job.id)
     except PermanentJobError as error:
         _finish_failed(ctx, job, str(error))
     except Exception as error:
         log.warning(
-            "job %s (%s) attempt %s failed: %s", job_id, job.type, job.attempt, error, exc_info=True
+            "job %s (%s) attempt %s failed: %s", job.id, job.type, job.attempt, error, exc_info=True
         )
         _retry_or_fail(ctx, job, f"{type(error).__name__}: {error}")
     else:
@@ -190,8 +218,8 @@ def run_job(ctx: "AppContext", job_id: int) -> None:
             _finish_completed(ctx, job, result)
         job_changed(ctx, job.id, status=JobStatus.completed.value, progress=100)
     finally:
-        stop.set()
-        beat.join(timeout=5)
+        with _active_lock:
+            _active.pop(job.lease, None)
 
 
 def _completion(job: RunningJob, result: dict[str, Any] | None) -> Any:

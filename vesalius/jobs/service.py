@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
@@ -15,7 +15,7 @@ from vesalius.common.pagination import check_limit
 from vesalius.context import AppContext
 from vesalius.db import after_commit, utcnow
 from vesalius.domains import hub
-from vesalius.jobs.models import FINISHED, Job, JobStatus
+from vesalius.jobs.models import FINISHED, Job, JobStatus, JobWorker
 
 log = logging.getLogger(__name__)
 
@@ -244,27 +244,24 @@ class JobService:
             if moved.rowcount == 1 and not gave_up:  # type: ignore[attr-defined]
                 log.warning("job %s: worker %s stopped responding; re-queued", job.id, job.worker)
                 self._send_after_commit(job)
-        lost = list(
+        # Rings lost with a process that crashed right after its commit: wake the workers
+        # of every queue that has a due job. Idle workers wake on their own within
+        # IDLE_RECHECK_SECONDS too; this only shortens the wait.
+        due_queues = set(
             self.session.scalars(
-                select(Job).where(
-                    or_(
-                        and_(Job.status == JobStatus.queued, Job.enqueued_at.is_(None)),
-                        and_(Job.status == JobStatus.queued, Job.enqueued_at < stale),
-                        and_(Job.status == JobStatus.retrying, Job.run_after < stale),
-                    )
+                select(Job.queue)
+                .where(
+                    Job.status.in_([JobStatus.queued, JobStatus.retrying]),
+                    or_(Job.run_after.is_(None), Job.run_after <= now),
                 )
+                .distinct()
             )
         )
-        idle_queues = {q for q in hub().queue_names() if self.ctx.queues.pending(q) == 0}
-        resent = 0
-        for job in lost:
-            # A long backlog is not lost messages: only re-send when the queue has none left.
-            if (
-                job.enqueued_at is None
-                or job.queue in idle_queues
-                or job.status == JobStatus.retrying
-            ):
-                self._send_after_commit(job)
-                resent += 1
+        for queue in due_queues:
+            after_commit(self.session, lambda q=queue: self.ctx.queues.send(q, 0))  # type: ignore[misc]
+        self.session.execute(
+            delete(JobWorker).where(JobWorker.heartbeat_at < now - timedelta(hours=1))
+        )
+        resent = len(due_queues)
         self.session.commit()
         return len(dead) + resent

@@ -6,6 +6,7 @@ from contextlib import ExitStack
 
 from vesalius.context import AppContext
 from vesalius.domains import hub
+from vesalius.jobs.heartbeat import WorkerHeartbeat
 from vesalius.jobs.maintenance import Duty, Maintenance
 
 
@@ -22,11 +23,13 @@ class Workers:
                 for duty in hub().duties
             ]
         )
+        self.heartbeat = WorkerHeartbeat(ctx, self.queues)
         self._hooks = ExitStack()
 
     def start(self) -> None:
         for hook in hub().working:
             self._hooks.enter_context(hook(self.ctx))
+        self.heartbeat.start()
         self.ctx.queues.start(self.queues, self.concurrency)
         self.maintenance.start()
 
@@ -34,6 +37,7 @@ class Workers:
         """Graceful: running jobs get ``timeout`` seconds to finish; the rest are rescued later."""
         self.maintenance.stop()
         self.ctx.queues.stop(timeout)
+        self.heartbeat.stop()
         self._hooks.close()
 
 
