@@ -1,12 +1,12 @@
 """Where job progress and completion leave the job machinery for whoever listens.
 
 The runner calls ``job_changed`` after the transaction that recorded the change has
-committed. Listeners (the push layer's ``ctx.pubsub`` once it exists, live pages) hear it on
-the channels ``jobs:{id}`` and ``jobs``; without a bus it costs one attribute lookup.
+committed. Listeners (SSE streams, live pages) hear it through the push layer
+(``ctx.pubsub``) on the channels ``jobs:{id}`` and ``jobs``, in every process.
 """
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vesalius.context import AppContext
@@ -32,9 +32,6 @@ def job_changed(
 ) -> None:
     """Publish one job's new state. Never raises: a lost notification is repaired by the next
     one or by reading the job, never worth failing the job for."""
-    pubsub: Any = getattr(ctx, "pubsub", None)
-    if pubsub is None:
-        return
     event = {
         "id": job_id,
         "status": status,
@@ -44,7 +41,7 @@ def job_changed(
         "resourceId": resource[1] if resource else None,
     }
     try:
-        pubsub.publish(job_channel(job_id), event)
-        pubsub.publish(ALL_JOBS_CHANNEL, event)
+        ctx.pubsub.publish(job_channel(job_id), event)
+        ctx.pubsub.publish(ALL_JOBS_CHANNEL, event)
     except Exception:
         log.warning("job %s: change not published", job_id, exc_info=True)
