@@ -28,6 +28,7 @@ def make_study(
     study_date: dt.date = dt.date(2024, 3, 14),
     per_series: tuple[int, int] = (3, 2),
     modalities: tuple[str, str] = ("CT", "PT"),
+    size: int = 16,
     **extra: Any,
 ) -> StudyFiles:
     study = StudyFiles()
@@ -38,8 +39,8 @@ def make_study(
             sop = generate_uid()
             study.sop_uids.append(sop)
             data = dicom_bytes(
-                rows=16,
-                columns=16,
+                rows=size,
+                columns=size,
                 modality=modality,
                 patient_id=patient_id,
                 patient_name=patient_name,
