@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import APIRouter
 
 from tests.conftest import PASSWORD, MakeUser
 from tests.services import free_port
@@ -37,8 +38,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(ctx: AppContext) -> Iterator[LiveServer]:
+def extra_routes() -> list[APIRouter]:
+    """Routes a test module adds to the served app (a socket endpoint to exercise)."""
+    return []
+
+
+@pytest.fixture
+def live(ctx: AppContext, extra_routes: list[APIRouter]) -> Iterator[LiveServer]:
     app = create_app(ctx.settings, with_ui=False, ctx=ctx)
+    for router in extra_routes:
+        app.include_router(router)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)

@@ -7,6 +7,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from vesalius.realtime.pubsub import PubSub
+from vesalius.realtime.websocket import STATS as SOCKETS
 
 
 class PubSubCollector(Collector):
@@ -34,6 +35,19 @@ class PubSubCollector(Collector):
             "vesalius_pubsub_dropped",
             "Messages lost: a subscriber fell behind, or a peer process did not take them",
             value=stats.dropped,
+        )
+        yield GaugeMetricFamily(
+            "vesalius_websockets_open", "Open WebSockets in this process", value=SOCKETS.open
+        )
+        yield CounterMetricFamily(
+            "vesalius_websockets_slow_closed",
+            "WebSockets closed because the client did not read what it was sent",
+            value=SOCKETS.slow_closed,
+        )
+        yield CounterMetricFamily(
+            "vesalius_websockets_rate_limited",
+            "WebSocket messages refused by a socket's token bucket",
+            value=SOCKETS.rate_limited,
         )
 
 
