@@ -174,3 +174,34 @@ def test_with_overwrite_the_new_copy_replaces_the_stored_one(
         instance = session.scalars(select(Instance)).one()
         assert instance.image_id == new_id
         assert session.scalars(select(Study)).one().number_of_instances == 1
+
+
+def test_an_instance_recorded_twice_at_once_keeps_its_first_image(
+    client: TestClient, ctx: AppContext, make_user: MakeUser
+) -> None:
+    """Two arrivals of one instance can both pass the "already stored?" check before either
+    commits; the second image must not take the instance over or count twice."""
+    from vesalius.imaging.catalogue import Sender, catalogue_of
+
+    user = make_user(Role.clinician)
+    name, data = make_study().files[0]
+    first_id = upload(client, login(client, user.email), [(name, data)])["images"][0]["id"]
+    with ctx.db.session() as session:
+        first = session.get(Image, first_id)
+        assert first is not None
+        twin = Image(
+            user_id=user.id,
+            original_name="twin.dcm",
+            file_type=first.file_type,
+            content_type=first.content_type,
+            size_bytes=first.size_bytes,
+            sha256=first.sha256,
+            storage_key=first.storage_key,
+        )
+        session.add(twin)
+        session.flush()
+        catalogue_of(ctx).record(session, [twin], Sender(user.id))
+        session.commit()
+        instance = session.scalars(select(Instance)).one()
+        assert instance.image_id == first_id
+        assert session.scalars(select(Study)).one().number_of_instances == 1

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from vesalius.domains import hub
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from vesalius.accounts.models import User
     from vesalius.context import AppContext
     from vesalius.imaging.models import Image
@@ -38,8 +40,15 @@ class Catalogue(Protocol):
         """``sender`` sent an instance that was already stored: they now see its study."""
         ...
 
-    def record(self, session: Session, images: "list[Image]", sender: Sender) -> None:
-        """Catalogue new DICOM image rows (flushed, same transaction)."""
+    def record(
+        self,
+        session: Session,
+        images: "list[Image]",
+        sender: Sender,
+        headers: "list[Dataset | None] | None" = None,
+    ) -> None:
+        """Catalogue new DICOM image rows (flushed, same transaction). ``headers``: each
+        image's parsed header when the caller has it (else it is read from the blob)."""
         ...
 
     def forget(self, session: Session, image_id: int) -> None:
@@ -58,7 +67,13 @@ class NoCatalogue:
     def note_sent(self, session: Session, image_id: int, sender: Sender) -> None:
         pass
 
-    def record(self, session: Session, images: "list[Image]", sender: Sender) -> None:
+    def record(
+        self,
+        session: Session,
+        images: "list[Image]",
+        sender: Sender,
+        headers: "list[Dataset | None] | None" = None,
+    ) -> None:
         pass
 
     def forget(self, session: Session, image_id: int) -> None:

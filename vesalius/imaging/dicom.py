@@ -7,7 +7,7 @@ pixel data, checks the file is whole, and returns the values the image table ind
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from pydicom.dataset import Dataset
@@ -54,6 +54,9 @@ class DicomSummary:
     window_center: float | None
     window_width: float | None
     has_pixels: bool
+    # The parsed header (no pixel data), so whoever catalogues the instance next does not
+    # parse the file a second time.
+    header: Dataset | None = field(default=None, repr=False, compare=False)
 
 
 def read_summary(source: str | os.PathLike[str] | BinaryIO) -> DicomSummary:
@@ -102,6 +105,7 @@ def _summarise(opened: OpenedDicom) -> DicomSummary:
         window_center=_first_float(ds, "WindowCenter"),
         window_width=_first_float(ds, "WindowWidth"),
         has_pixels=has_pixels,
+        header=ds,
     )
 
 

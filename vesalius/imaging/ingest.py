@@ -97,7 +97,8 @@ class IngestService:
             self.session.add(image)
             self.session.flush()
             if image.file_type == FileType.dcm:
-                catalogue.record(self.session, [image], sender)
+                header = item.dicom.header if item.dicom is not None else None
+                catalogue.record(self.session, [image], sender, headers=[header])
             job = jobs.create(
                 conversion_job_type(image.file_type),
                 input={"imageId": image.id},

@@ -3,6 +3,7 @@ what imaging calls when DICOM images are recorded, replaced, deleted or opened."
 
 import logging
 
+from pydicom.dataset import Dataset
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -32,8 +33,17 @@ class StudyCatalogue:
         if study_pk is not None:
             note_sender(session, study_pk, sender)
 
-    def record(self, session: Session, images: list[Image], sender: Sender) -> None:
-        for image in images:
+    def record(
+        self,
+        session: Session,
+        images: list[Image],
+        sender: Sender,
+        headers: list[Dataset | None] | None = None,
+    ) -> None:
+        for image, header in zip(images, headers or [None] * len(images), strict=True):
+            if header is not None:
+                catalogue_instance(session, image.id, header, sender)
+                continue
             try:
                 with self.ctx.blobs.open(image.storage_key) as handle, open_dicom(handle) as opened:
                     catalogue_instance(session, image.id, opened.dataset, sender)

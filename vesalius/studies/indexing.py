@@ -28,12 +28,20 @@ def _fill(row: Any, values: dict[str, Any]) -> None:
 
 
 def _get_or_create(
-    session: Session, model: type[Any], key: dict[str, Any], values: dict[str, Any]
+    session: Session,
+    model: type[Any],
+    key: dict[str, Any],
+    values: dict[str, Any],
+    parent: str,
 ) -> tuple[Any, bool]:
+    """The row with ``key``, completed with ``values``; made when missing. ``parent`` (the
+    link to the level above) is set only when the row is made: an instance that says it
+    belongs elsewhere does not move a series, nor a series a study."""
     stmt = select(model).filter_by(**key)
+    completing = {k: v for k, v in values.items() if k != parent}
     found = session.scalars(stmt).first()
     if found is not None:
-        _fill(found, values)
+        _fill(found, completing)
         return found, False
     try:
         with session.begin_nested():  # another transaction may create it at the same moment
@@ -43,7 +51,7 @@ def _get_or_create(
         if not is_constraint_violation(error):
             raise
         found = session.scalars(stmt).one()
-        _fill(found, values)
+        _fill(found, completing)
         return found, False
     return row, True
 
@@ -76,6 +84,7 @@ def catalogue_instance(
         Patient,
         {"patient_id": patient_values.pop("patient_id"), "issuer": patient_values.pop("issuer")},
         patient_values,
+        parent="",
     )
     study_uid = study_values.pop("study_instance_uid")
     study, _ = _get_or_create(
@@ -83,6 +92,7 @@ def catalogue_instance(
         Study,
         {"study_instance_uid": study_uid},
         {**study_values, "patient_pk": patient.id},
+        parent="patient_pk",
     )
     series_uid = series_values.pop("series_instance_uid")
     series, series_is_new = _get_or_create(
@@ -90,6 +100,7 @@ def catalogue_instance(
         Series,
         {"series_instance_uid": series_uid},
         {**series_values, "study_pk": study.id},
+        parent="study_pk",
     )
     sop_uid = instance_values.pop("sop_instance_uid")
     instance, instance_is_new = _get_or_create(
@@ -102,7 +113,15 @@ def catalogue_instance(
             "series_pk": series.id,
             "transfer_syntax_uid": _syntax(ds),
         },
+        parent="image_id",
     )
+    if instance.image_id != image_id:
+        # Another image holds this instance: sent twice at the same moment (both checked
+        # before either was recorded), or a copy from before de-duplication. It stays an
+        # image outside the study rather than taking the instance over.
+        log.info("image %s: SOP Instance UID %s already catalogued", image_id, sop_uid)
+        note_sender(session, study.id, sender)
+        return None
     if instance_is_new:
         session.execute(
             update(Series)
