@@ -67,5 +67,6 @@ def register(hub: DomainHub) -> None:
     hub.component(LiveFigures, LiveFigures)
     hub.middleware(SelfFeedMiddleware)
     hub.while_serving(_serving)
+    hub.command("loadgen", "vesalius.events.loadgen:loadgen")
     hub.duty("event minutes", every=lambda _s: ROLL_UP_SECONDS, run=roll_up_minutes)
     hub.duty("event retention", every=lambda _s: RETENTION_SECONDS, run=drop_expired_events)
