@@ -15,6 +15,7 @@ from vesalius.common.middleware import BodySizeLimitMiddleware, SecurityHeadersM
 from vesalius.config import Settings, load_settings
 from vesalius.context import AppContext, build_context
 from vesalius.domains import hub
+from vesalius.jobs.processes import WorkerProcesses
 from vesalius.jobs.workers import Workers
 from vesalius.observability.middleware import HttpMetrics, RequestContextMiddleware
 
@@ -30,16 +31,15 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass ``with_ui=False``: NiceGUI can be mounted once per process.
 
-    ``run_workers`` (default: ``VESALIUS_EMBEDDED_WORKERS``) runs the queue consumers inside
-    this process, as embedded mode does; API-only replicas turn it off.
+    ``run_workers`` (default: ``VESALIUS_EMBEDDED_WORKERS``) runs the queue workers with the
+    server, as embedded mode does (in ``VESALIUS_WORKER_PROCESSES`` child processes, which
+    read the same environment; 0: threads in this process); API-only replicas turn it off.
     """
     settings = settings or load_settings()
     context = ctx or build_context(settings)
-    workers = (
-        Workers(context)
-        if (settings.embedded_workers if run_workers is None else run_workers)
-        else None
-    )
+    workers: Workers | WorkerProcesses | None = None
+    if settings.embedded_workers if run_workers is None else run_workers:
+        workers = WorkerProcesses(settings) if settings.worker_processes > 0 else Workers(context)
 
     domains = hub()
 

@@ -126,10 +126,19 @@ def worker(
         int | None,
         typer.Option(min=1, max=64, help="Workers per queue (default: 3 dicom, 5 thumbnails)."),
     ] = None,
+    share: Annotated[int, typer.Option(min=1, hidden=True)] = 1,
+    parent: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run background workers (scaled mode: on any number of machines, against Redis)."""
     import signal
     import threading
+
+    if parent is not None:
+        # A child of `vesalius serve` (``--share``: one of that many): Ctrl+C reaches the
+        # whole process group, and the parent stops its children itself; a parent killed
+        # outright takes its children with it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _die_with_parent(parent)
 
     from vesalius.domains import hub
     from vesalius.jobs.workers import Workers
@@ -145,7 +154,7 @@ def worker(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with _context() as ctx:
-        pool = Workers(ctx, queues, concurrency)
+        pool = Workers(ctx, queues, concurrency, share=share)
         pool.start()
         out.print(
             f"Worker on {', '.join(queues)} ({settings.queue_backend} queue); "
@@ -154,6 +163,26 @@ def worker(
         stop.wait()
         out.print("Stopping: letting running jobs finish…")
         pool.stop()
+
+
+def _die_with_parent(parent: int) -> None:
+    import ctypes
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    def watch() -> None:  # elsewhere, and for a parent that died before prctl took effect
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @app.command()

@@ -1,5 +1,6 @@
 """One Settings object, read from ``VESALIUS_*`` environment variables and ``.env``."""
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     dicom_overwrite: bool = False
 
     embedded_workers: bool = True
+    # Embedded workers run in this many child processes of ``vesalius serve`` (0: threads in
+    # the web process), so conversions never starve the web event loop of the GIL.
+    worker_processes: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0)
     dicom_workers: int = Field(default=3, ge=1)
     thumbnail_workers: int = Field(default=5, ge=1)
     job_max_attempts: int = Field(default=4, ge=1)

@@ -94,8 +94,15 @@ class Queues:
         return tuple(self.specs)
 
     # -- workers ------------------------------------------------------------------------------
-    def start(self, queues: tuple[str, ...] | None = None, concurrency: int | None = None) -> None:
-        """Start worker threads for ``queues`` (each with its own worker count)."""
+    def start(
+        self,
+        queues: tuple[str, ...] | None = None,
+        concurrency: int | None = None,
+        *,
+        share: int = 1,
+    ) -> None:
+        """Start worker threads for ``queues`` (each with its own worker count, or its
+        ``1/share`` part, rounded up, when several processes share the counts)."""
         if self._run_next is None:
             raise RuntimeError("Queues.bind() was not called")
         self._stopping.clear()
@@ -103,7 +110,7 @@ class Queues:
             self.doorbell.listen(self._rung)
             self._listening = True
         for name in queues or self.names:
-            count = concurrency or self.concurrency(name)
+            count = concurrency or -(-self.concurrency(name) // share)
             for number in range(count):
                 thread = threading.Thread(
                     target=self._work, args=(name,), name=f"{name}-{number + 1}", daemon=True

@@ -12,11 +12,19 @@ from vesalius.jobs.maintenance import Duty, Maintenance
 
 class Workers:
     def __init__(
-        self, ctx: AppContext, queues: tuple[str, ...] | None = None, concurrency: int | None = None
+        self,
+        ctx: AppContext,
+        queues: tuple[str, ...] | None = None,
+        concurrency: int | None = None,
+        *,
+        share: int = 1,
     ):
+        """``share``: this process is one of that many running the configured worker counts
+        (``VESALIUS_WORKER_PROCESSES``), so it runs its part of each."""
         self.ctx = ctx
         self.queues = queues or ctx.queues.names
         self.concurrency = concurrency
+        self.share = share
         self.maintenance = Maintenance(
             [
                 Duty(duty.name, duty.interval_seconds(ctx.settings), _bound(duty.run.get(), ctx))
@@ -30,7 +38,7 @@ class Workers:
         for hook in hub().working:
             self._hooks.enter_context(hook(self.ctx))
         self.heartbeat.start()
-        self.ctx.queues.start(self.queues, self.concurrency)
+        self.ctx.queues.start(self.queues, self.concurrency, share=self.share)
         self.maintenance.start()
 
     def stop(self, timeout: float = 30.0) -> None:
