@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pg8000.native
+import psycopg
 from fastapi import FastAPI
 
 from bench.common import SelfTimed, describe_machine, load_average
@@ -91,14 +91,16 @@ def on_each_database(
     return results, machine
 
 
-def _admin_connection(server: PostgresServer) -> pg8000.native.Connection:
-    return pg8000.native.Connection(server.user, host=server.host, port=server.port)
+def _admin_connection(server: PostgresServer) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        user=server.user, host=server.host, port=server.port, dbname="postgres", autocommit=True
+    )
 
 
 def create_database(server: PostgresServer, name: str) -> str:
     conn = _admin_connection(server)
     try:
-        conn.run(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
     return server.url(name)
@@ -107,7 +109,8 @@ def create_database(server: PostgresServer, name: str) -> str:
 def server_version(server: PostgresServer) -> str:
     conn = _admin_connection(server)
     try:
-        return str(conn.run("SHOW server_version")[0][0])
+        row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0] if row else "?")
     finally:
         conn.close()
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pg8000.native
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -89,15 +89,18 @@ def pg_server() -> Iterator[PostgresServer]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def pg_admin(server: PostgresServer) -> pg8000.native.Connection:
-    return pg8000.native.Connection(server.user, host=server.host, port=server.port)
+def pg_admin(server: PostgresServer, database: str = "postgres") -> psycopg.Connection[Any]:
+    """A plain autocommit connection for statements no transaction may hold (CREATE DATABASE)."""
+    return psycopg.connect(
+        user=server.user, host=server.host, port=server.port, dbname=database, autocommit=True
+    )
 
 
 @pytest.fixture(scope="session")
 def pg_database(pg_server: PostgresServer) -> str:
     """One migrated database shared by the session; each test leaves it empty again."""
     conn = pg_admin(pg_server)
-    conn.run(f'CREATE DATABASE "{PG_DATABASE}"')
+    conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
     conn.close()
     upgrade(pg_server.url(PG_DATABASE))
     return PG_DATABASE
@@ -121,16 +124,16 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     server: PostgresServer = request.getfixturevalue("pg_server")
     name = request.getfixturevalue("pg_database")
     yield server.url(name)
-    conn = pg8000.native.Connection(server.user, host=server.host, port=server.port, database=name)
+    conn = pg_admin(server, name)
     tables = [
         row[0]
-        for row in conn.run(
+        for row in conn.execute(
             "SELECT tablename FROM pg_tables"
             " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )
     ]
     if tables:
-        conn.run(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     conn.close()
 
 
@@ -140,11 +143,11 @@ def empty_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     server: PostgresServer = request.getfixturevalue("pg_server")
     name = f"empty_{uuid.uuid4().hex[:12]}"
     conn = pg_admin(server)
-    conn.run(f'CREATE DATABASE "{name}"')
+    conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield server.url(name)
     finally:
-        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
 
 

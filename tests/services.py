@@ -67,7 +67,7 @@ class PostgresServer:
     user: str
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql+pg8000://{self.user}@{self.host}:{self.port}/{database}"
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:

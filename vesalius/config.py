@@ -128,10 +128,10 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The database URL with the driver SQLAlchemy should use."""
         url = self.database_url or f"sqlite:///{self.resolved_data_dir / 'vesalius.db'}"
-        # pg8000 is the PostgreSQL driver we ship (BSD licence); plain URLs mean it.
+        # psycopg 3 (its binary build) is the PostgreSQL driver we ship; plain URLs mean it.
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+pg8000://" + url[len(prefix) :]
+                return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
     @property

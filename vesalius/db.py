@@ -23,7 +23,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from vesalius.domains import DOMAINS
-from vesalius.pg8000_speedups import configure_pg8000
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +99,23 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
+        # No pre-ping: it costs a round trip per checkout (a third of a cheap request); a
+        # connection the server dropped fails its first query, and SQLAlchemy invalidates
+        # the pool on that disconnect so the next checkout is fresh.
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         else:
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine = create_engine(url, **kwargs)
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        elif self.engine.dialect.driver == "pg8000":
-            configure_pg8000(self.engine)
-        reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        else:
+            # Reads on PostgreSQL run in autocommit: no BEGIN/COMMIT round trips around a
+            # single SELECT, and no idle-in-transaction connection holding back vacuum.
+            options["isolation_level"] = "AUTOCOMMIT"
+        reader = self.engine.execution_options(**options)
         self._write_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=reader, expire_on_commit=False)
 
@@ -178,12 +183,11 @@ def import_all_models() -> None:
 def is_constraint_violation(error: BaseException) -> bool:
     """True for a unique, foreign-key or check violation, whatever the driver calls it.
 
-    pg8000 reports them as ``ProgrammingError`` with SQLSTATE class 23, not as
-    ``IntegrityError``; sqlite3 and psycopg use ``IntegrityError``.
+    sqlite3 and psycopg both raise ``IntegrityError``; psycopg's SQLSTATE (class 23) is
+    checked too, in case a wrapper re-raises it under another class.
     """
     if isinstance(error, IntegrityError):
         return True
     if isinstance(error, DBAPIError):
-        details = error.orig.args[0] if error.orig is not None and error.orig.args else None
-        return isinstance(details, dict) and str(details.get("C", "")).startswith("23")
+        return str(getattr(error.orig, "sqlstate", "") or "").startswith("23")
     return False

@@ -271,7 +271,7 @@ def test_cursor_pages_do_not_depend_on_the_database_session_time_zone(
     server = request.getfixturevalue("pg_server")
     name = url.rsplit("/", 1)[1]
     admin_conn = pg_admin(server)
-    admin_conn.run(f"ALTER DATABASE \"{name}\" SET timezone = 'America/New_York'")
+    admin_conn.execute(f"ALTER DATABASE \"{name}\" SET timezone = 'America/New_York'")
     try:
         ctx = build_context(make_settings(data_dir, url))
         try:
@@ -298,5 +298,5 @@ def test_cursor_pages_do_not_depend_on_the_database_session_time_zone(
         finally:
             ctx.close()
     finally:
-        admin_conn.run(f'ALTER DATABASE "{name}" RESET timezone')
+        admin_conn.execute(f'ALTER DATABASE "{name}" RESET timezone')
         admin_conn.close()

@@ -56,7 +56,7 @@ def test_ready_is_503_while_migrations_are_pending(data_dir, tmp_path, backend, 
 def test_ready_is_503_and_health_degraded_when_the_database_is_unreachable(data_dir) -> None:  # type: ignore[no-untyped-def]
     from tests.services import free_port
 
-    url = f"postgresql+pg8000://nobody@127.0.0.1:{free_port()}/nothing"
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing"
     test_client, ctx = _client_for(data_dir, url)
     with test_client:
         ready = test_client.get("/health/ready")

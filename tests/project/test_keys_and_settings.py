@@ -64,5 +64,5 @@ def test_plain_postgres_urls_use_the_shipped_driver() -> None:
     from vesalius.config import Settings
 
     settings = Settings(_env_file=None, database_url="postgresql://u:p@db/vesalius")  # type: ignore[call-arg]
-    assert settings.sqlalchemy_url == "postgresql+pg8000://u:p@db/vesalius"
+    assert settings.sqlalchemy_url == "postgresql+psycopg://u:p@db/vesalius"
     assert settings.database_backend == "postgresql"

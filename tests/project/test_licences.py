@@ -1,4 +1,5 @@
-"""Only permissive licences ship with Vesalius (DESIGN.md): no GPL, LGPL or AGPL at run time."""
+"""Only permissive licences ship with Vesalius (DESIGN.md): no GPL or AGPL at run time, and LGPL
+only for the libraries DESIGN.md names as used unmodified (psycopg)."""
 
 import importlib.metadata as metadata
 import re
@@ -10,6 +11,11 @@ from packaging.requirements import Requirement
 # library exception, which permits any licence for the program) and libquadmath (LGPL, used
 # unmodified as a shared library).
 REVIEWED = {"docutils", "scipy"}
+# psycopg 3 (and its binary build) is LGPL-3.0: imported as an ordinary library, never
+# modified or vendored, which DESIGN.md allows. Nothing else may be LGPL, and these two may
+# not become GPL or AGPL.
+UNMODIFIED_LGPL = {"psycopg", "psycopg-binary"}
+LGPL_ONLY = re.compile(r"^\s*LGPL-3\.0(-only|-or-later)?\s*$")
 COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU (Lesser |Affero )?General Public)", re.IGNORECASE)
 
 
@@ -45,6 +51,16 @@ def test_runtime_dependencies_are_permissively_licensed() -> None:
             text = _licence_text(name)
         except metadata.PackageNotFoundError:
             continue  # an optional extra that is not installed
-        if COPYLEFT.search(text):
+        if name in UNMODIFIED_LGPL:
+            if not LGPL_ONLY.match(text):
+                offenders[name] = text
+        elif COPYLEFT.search(text):
             offenders[name] = text
     assert offenders == {}, f"copyleft licences at run time: {offenders}"
+
+
+def test_the_postgresql_driver_is_psycopgs_binary_build() -> None:
+    # The C implementation, not the pure-Python fallback: the request floor depends on it.
+    import psycopg
+
+    assert psycopg.pq.__impl__ == "binary"
