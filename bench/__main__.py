@@ -20,6 +20,7 @@ BENCHES = {
     "gallery": "bench.gallery",
     "upload": "bench.upload",
     "analytics": "bench.analytics",
+    "ingest": "bench.ingest",
 }
 
 
