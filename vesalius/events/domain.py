@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+from vesalius.accounts.models import Role
 from vesalius.context import AppContext
-from vesalius.domains import DomainHub
+from vesalius.domains import DomainHub, NavEntry
 from vesalius.events import api
 from vesalius.events.ingest import EventIngest
 from vesalius.events.live import LiveFigures, wait_for_next_second
@@ -67,6 +68,31 @@ def register(hub: DomainHub) -> None:
     hub.component(LiveFigures, LiveFigures)
     hub.middleware(SelfFeedMiddleware)
     hub.while_serving(_serving)
+    hub.page("vesalius.ui.events_live:register")
+    hub.page("vesalius.ui.ingest_keys:register")
+    hub.nav(
+        NavEntry(
+            "Live",
+            "sensors",
+            "/analytics/live",
+            section="analytics-live",
+            roles=frozenset({Role.admin}),
+            hook="nav-analytics-live",
+            order=51,
+        )
+    )
+    hub.nav(
+        NavEntry(
+            "Ingest keys",
+            "key",
+            "/admin/ingest-keys",
+            section="admin",
+            menu="admin",
+            roles=frozenset({Role.admin}),
+            hook="nav-admin-ingest-keys",
+            order=60,
+        )
+    )
     hub.command("loadgen", "vesalius.events.loadgen:loadgen")
     hub.duty("event minutes", every=lambda _s: ROLL_UP_SECONDS, run=roll_up_minutes)
     hub.duty("event retention", every=lambda _s: RETENTION_SECONDS, run=drop_expired_events)

@@ -75,6 +75,7 @@ class AggregateOut(ApiModel):
     active_sessions: int
     distinct_exact: bool
     top_routes: list[RouteOut]
+    p95_duration_ms: float | None
     error_rate: float
     errors: int
     by_type: dict[str, int]

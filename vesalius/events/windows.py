@@ -148,6 +148,9 @@ def summarise(window: str, buckets: Iterable[Bucket], limit: int = DEFAULT_LIMIT
     users, users_exact = union_count([b.users for b in parts], limit)
     sessions, sessions_exact = union_count([b.sessions for b in parts], limit)
     top = sorted(routes.items(), key=lambda item: (-item[1].count, item[0]))[:TOP_ROUTES]
+    overall = RouteFigures()
+    for figures in routes.values():
+        overall.merge(figures)
     return {
         "window": window,
         "events": events,
@@ -158,6 +161,7 @@ def summarise(window: str, buckets: Iterable[Bucket], limit: int = DEFAULT_LIMIT
         "topRoutes": [
             {"route": route, "count": f.count, "p95DurationMs": f.p95()} for route, f in top
         ],
+        "p95DurationMs": overall.p95(),
         "errorRate": round(errors / events, 4) if events else 0.0,
         "errors": errors,
         "byType": dict(types.most_common()),
