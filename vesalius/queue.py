@@ -36,17 +36,22 @@ RunNext = Callable[[str], bool]
 
 
 class _Bell:
-    """Wakes the idle workers of one queue; a generation number so a ring between a worker
-    finding nothing and starting to wait is not missed."""
+    """Wakes idle workers of one queue; a generation number so a ring between a worker
+    finding nothing and starting to wait is not missed. One ring (one job) wakes one
+    worker per process: waking them all had every idle thread race for the same job, each
+    with a write transaction."""
 
     def __init__(self) -> None:
         self.condition = threading.Condition()
         self.generation = 0
 
-    def ring(self) -> None:
+    def ring(self, everyone: bool = False) -> None:
         with self.condition:
             self.generation += 1
-            self.condition.notify_all()
+            if everyone:
+                self.condition.notify_all()
+            else:
+                self.condition.notify()
 
 
 class Queues:
@@ -122,7 +127,7 @@ class Queues:
     def _rung(self, queue: str) -> None:
         if queue == "*":
             for bell in self._bells.values():
-                bell.ring()
+                bell.ring(everyone=True)
         elif queue in self._bells:
             self._bells[queue].ring()
 
@@ -157,7 +162,7 @@ class Queues:
         """Let running jobs finish (up to ``timeout``), then stop."""
         self._stopping.set()
         for bell in self._bells.values():
-            bell.ring()
+            bell.ring(everyone=True)
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -76,7 +76,7 @@ def _convert(ctx: AppContext, job: RunningJob) -> dict[str, Any] | None:
         raise PermanentJobError(f"cannot convert: {error}") from None
     job.check()
     for key, data, content_type in derived_files(image.id, rendered.pixels):
-        ctx.blobs.put(key, data, content_type)
+        ctx.blobs.put(key, data, content_type, durable=False)  # made again from the original
     result = {
         "preview": preview_key(image.id),
         "thumbnails": [thumbnail_key(image.id, s) for s in THUMBNAIL_SIZES],

@@ -147,18 +147,19 @@ def _claim(ctx: "AppContext", job_id: int) -> RunningJob | None:
 def claim_next(ctx: "AppContext", queue: str) -> RunningJob | None:
     """The highest-priority, oldest due job of ``queue``, claimed in one statement. On
     PostgreSQL ``SKIP LOCKED`` lets concurrent workers pass over each other's pick; SQLite
-    has one writer at a time, so the statement alone is atomic."""
+    has one writer at a time, so the statement alone is atomic. A read first: a worker
+    that finds nothing (another process took the job it was woken for) never asks for
+    SQLite's write lock."""
     now = utcnow()
-    pick = (
-        select(Job.id)
-        .where(
-            Job.queue == queue,
-            Job.status.in_(WAITING),
-            or_(Job.run_after.is_(None), Job.run_after <= now),
-        )
-        .order_by(Job.priority.desc(), Job.id)
-        .limit(1)
+    due = (
+        Job.queue == queue,
+        Job.status.in_(WAITING),
+        or_(Job.run_after.is_(None), Job.run_after <= now),
     )
+    with ctx.db.read_session() as session:
+        if session.scalar(select(Job.id).where(*due).limit(1)) is None:
+            return None
+    pick = select(Job.id).where(*due).order_by(Job.priority.desc(), Job.id).limit(1)
     if not ctx.db.is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
     return _claimed(ctx, update(Job).where(Job.id == pick.scalar_subquery()), uuid.uuid4().hex)

@@ -35,6 +35,11 @@ class Workers:
         self._hooks = ExitStack()
 
     def start(self) -> None:
+        # Import the handlers (and their codecs) now: a fresh worker process would otherwise
+        # spend its first job's time importing pydicom, Pillow and numpy.
+        for kind in hub().job_types.values():
+            if kind.queue in self.queues:
+                kind.handler.get()
         for hook in hub().working:
             self._hooks.enter_context(hook(self.ctx))
         self.heartbeat.start()

@@ -28,8 +28,17 @@ class BlobStore(Protocol):
     def writer(self, key: str, content_type: str = "application/octet-stream") -> BlobWriter: ...
 
     def put(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
-    ) -> None: ...
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        durable: bool = True,
+    ) -> None:
+        """Store ``data`` under ``key`` atomically. ``durable=False`` is for files that can be
+        made again from another blob (previews, thumbnails): they may be lost in a power
+        cut (a local store skips the disk flushes), never half-written."""
+        ...
 
     def open(self, key: str) -> BinaryIO:
         """A readable, seekable file object; the caller closes it."""

@@ -110,7 +110,14 @@ class S3BlobStore:
     def writer(self, key: str, content_type: str = "application/octet-stream") -> S3Writer:
         return S3Writer(self.client, self.bucket, self._key(key), content_type)
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        durable: bool = True,
+    ) -> None:
         self.client.put_object(
             Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
         )
