@@ -21,6 +21,7 @@ BENCHES = {
     "upload": "bench.upload",
     "analytics": "bench.analytics",
     "ingest": "bench.ingest",
+    "studies": "bench.studies",
 }
 
 

@@ -199,42 +199,55 @@ class StudyQueries:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _statement(self, access: Access, query: Query) -> Select[Any]:
-        level = query.level
-        if level == Level.patient:
+    def _conditions(self, access: Access, query: Query) -> tuple[list[Any], bool]:
+        """The WHERE conditions of ``query``, and whether they need the patients table."""
+        if query.level == Level.patient:
             raise BadRequest("search studies, series or instances", code="unsupported_level")
-        columns = _columns(level)
-        ids: list[Any] = [Study.id.label("study_pk")]
-        stmt = select(*ids, *(c.label(a.keyword) for a, c in columns)).select_from(Study)
-        stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
-        if DEPTH[level] >= DEPTH[Level.series]:
-            stmt = stmt.join(Series, Series.study_pk == Study.id).add_columns(
-                Series.id.label("series_pk")
-            )
-        if level == Level.instance:
-            stmt = stmt.join(Instance, Instance.series_pk == Series.id).add_columns(
-                Instance.image_id.label("image_id"), Instance.transfer_syntax_uid
-            )
+        conditions: list[Any] = []
+        needs_patient = False
         visible = access.study_condition()
         if visible is not None:
-            stmt = stmt.where(visible)
+            conditions.append(visible)
         if query.study_uid is not None:
-            stmt = stmt.where(Study.study_instance_uid == query.study_uid)
+            conditions.append(Study.study_instance_uid == query.study_uid)
         if query.series_uid is not None:
-            stmt = stmt.where(Series.series_instance_uid == query.series_uid)
+            conditions.append(Series.series_instance_uid == query.series_uid)
         if query.patient_text and query.patient_text.strip():
             pattern = f"%{_like_pattern(query.patient_text.strip())}%"
-            stmt = stmt.where(
+            conditions.append(
                 or_(
                     func.lower(Patient.patient_name).like(pattern, escape="\\"),
                     func.lower(Patient.patient_id).like(pattern, escape="\\"),
                 )
             )
-        for attribute, value in check_match(level, query.match).items():
+            needs_patient = True
+        for attribute, value in check_match(query.level, query.match).items():
             found = condition(attribute, value)
             if found is not None:
-                stmt = stmt.where(found)
+                conditions.append(found)
+                needs_patient = needs_patient or attribute.level == Level.patient
+        return conditions, needs_patient
+
+    def _joined(self, stmt: Select[Any], level: Level, *, patient: bool) -> Select[Any]:
+        stmt = stmt.select_from(Study)
+        if patient:
+            stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
+        if DEPTH[level] >= DEPTH[Level.series]:
+            stmt = stmt.join(Series, Series.study_pk == Study.id)
+        if level == Level.instance:
+            stmt = stmt.join(Instance, Instance.series_pk == Series.id)
         return stmt
+
+    def _statement(self, access: Access, query: Query) -> Select[Any]:
+        level = query.level
+        conditions, _ = self._conditions(access, query)
+        columns: list[Any] = [Study.id.label("study_pk")]
+        columns += [c.label(a.keyword) for a, c in _columns(level)]
+        if DEPTH[level] >= DEPTH[Level.series]:
+            columns.append(Series.id.label("series_pk"))
+        if level == Level.instance:
+            columns += [Instance.image_id.label("image_id"), Instance.transfer_syntax_uid]
+        return self._joined(select(*columns), level, patient=True).where(*conditions)
 
     def search(self, access: Access, query: Query) -> QueryPage:
         if not 1 <= query.limit <= MAX_LIMIT:
@@ -264,8 +277,11 @@ class StudyQueries:
         )
 
     def count(self, access: Access, query: Query) -> int:
-        stmt = self._statement(access, query)
-        return self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        """How many rows ``search`` would page through: a count over the tables the
+        conditions need (no patient join for an unfiltered list, no row values)."""
+        conditions, needs_patient = self._conditions(access, query)
+        stmt = self._joined(select(func.count()), query.level, patient=needs_patient)
+        return self.session.scalar(stmt.where(*conditions)) or 0
 
     def _ordered(self, stmt: Select[Any], query: Query) -> Select[Any]:
         level = query.level
@@ -275,10 +291,13 @@ class StudyQueries:
                     stmt = stmt.where(Study.id < query.after_id)
                 stmt = stmt.order_by(Study.id.desc())
             elif query.order == "date":
-                # Undated studies last on both databases (their NULL ordering differs).
-                stmt = stmt.order_by(
-                    Study.study_date.is_(None), Study.study_date.desc(), Study.id.desc()
-                )
+                # Undated studies last on both. SQLite puts NULLs last in a descending order by
+                # itself, and walks ix_studies_study_date_id backwards; PostgreSQL must be
+                # told, and sorts the visible studies (its index puts NULLs first backwards).
+                dated = Study.study_date.desc()
+                if self.session.get_bind().dialect.name != "sqlite":
+                    dated = dated.nulls_last()
+                stmt = stmt.order_by(dated, Study.id.desc())
             elif query.order == "patient":
                 stmt = stmt.order_by(func.lower(Patient.patient_name), Study.id.desc())
             else:
