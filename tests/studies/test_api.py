@@ -70,7 +70,7 @@ def test_the_list_shows_each_study_with_its_counts_newest_first(
     client: TestClient, headers: dict[str, str], three_studies: list[StudyFiles]
 ) -> None:
     body = studies(client, headers)
-    assert body["total"] == 3 and body["hasMore"] is False
+    assert body["total"] == 3 and body["totalCapped"] is False and body["hasMore"] is False
     assert names(body) == ["Doe^Anna", "Smith^John", "Doe^Jane"]
     jane = body["studies"][2]
     assert jane["studyInstanceUid"] == three_studies[0].study_uid

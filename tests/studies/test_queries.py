@@ -66,6 +66,10 @@ def test_qido_style_matching(ctx: AppContext, stored: tuple[User, list[StudyFile
         assert uids(Level.instance, SeriesInstanceUID=jane.series_uids[0]) == jane.sop_uids[:3]
         assert uids(Level.instance, SOPInstanceUID=jane.sop_uids[4]) == [jane.sop_uids[4]]
 
+        assert service.count(sender, Query(Level.study)) == 2
+        assert service.count(sender, Query(Level.study), cap=1) == 1  # counting stops there
+        assert service.count(sender, Query(Level.series, study_uid=jane.study_uid)) == 2
+
         page = service.search(Access.everything(), Query(Level.instance, limit=2, offset=5))
         assert len(page.rows) == 2 and page.has_more is False  # 7 instances in all
 
@@ -110,6 +114,8 @@ def test_answers_in_dicom_json_and_as_identifiers(
     assert answer["00201208"] == {"vr": "IS", "Value": [5]}
     assert answer["00081030"] == {"vr": "LO", "Value": ["CT chest"]}
     assert "0020000E" not in answer  # a series attribute has no place in a study answer
+    narrowed = dicom_json(row, Level.study, include=["00100010", "StudyDate", "Nonsense"])
+    assert set(narrowed) == {"00100010", "00080020"}
 
     found = identifier(row, Level.study)
     assert found.QueryRetrieveLevel == "STUDY"

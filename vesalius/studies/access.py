@@ -5,11 +5,8 @@ they own, whose sender is the node's owner)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select
-
 from vesalius.accounts.models import Role, User
 from vesalius.accounts.permissions import ensure_active
-from vesalius.studies.models import Study, StudySender
 
 SEE_ALL = frozenset({Role.admin, Role.radiologist})
 
@@ -33,12 +30,3 @@ class Access:
     @property
     def sees_all(self) -> bool:
         return self.user_id is None
-
-    def study_condition(self) -> ColumnElement[bool] | None:
-        """A condition on ``Study.id``, or None when everything is visible."""
-        if self.user_id is None:
-            return None
-        return Study.id.in_(self._sent())
-
-    def _sent(self) -> Select[int]:
-        return select(StudySender.study_pk).where(StudySender.user_id == self.user_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from vesalius.studies.attributes import ATTRIBUTES, Attribute, Level
+from vesalius.studies.attributes import ATTRIBUTES, Attribute, Level, find
 from vesalius.studies.queries import DEPTH
 
 
@@ -27,11 +27,12 @@ def _values(attribute: Attribute, value: Any) -> list[Any] | None:
 
 
 def attributes_of(level: Level, include: Iterable[str] | None = None) -> list[Attribute]:
-    """The attributes an answer at ``level`` carries: its own and those above it (``include``
-    narrows it to keywords, for callers that asked for fewer)."""
+    """The attributes an answer at ``level`` carries: its own and those above it. ``include``
+    (keywords or tags, as QIDO's ``includefield`` gives them) narrows it for callers that
+    asked for fewer; names it does not know are left out."""
     chosen = [a for a in ATTRIBUTES if DEPTH[a.level] <= DEPTH[level]]
     if include is not None:
-        wanted = set(include)
+        wanted = {found.keyword for name in include if (found := find(name)) is not None}
         chosen = [a for a in chosen if a.keyword in wanted]
     return chosen
 

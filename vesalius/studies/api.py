@@ -15,6 +15,9 @@ from vesalius.studies.filters import StudyFilter, study_query
 from vesalius.studies.service import StudyService
 
 router = APIRouter(prefix="/api/studies", tags=["studies"])
+# Counting stops here: an exact count of 100,000 studies costs more than the page itself,
+# and "1,000+" says enough to a person.
+TOTAL_CAP = 1000
 
 
 def _day(raw: str | None, name: str) -> dt.date | None:
@@ -51,7 +54,8 @@ def list_studies(
     ``patientName``/``patientId``/``accession`` match case-insensitively, with ``*`` and
     ``?`` wildcards (plain text: contains); ``modality`` is one in the study; ``from``/``to``
     bound the study date (YYYY-MM-DD). ``sort``: ``newest`` (received; ``cursor`` paging
-    with ``nextCursor``), ``date`` or ``patient`` (``offset`` paging)."""
+    with ``nextCursor``), ``date`` or ``patient`` (``offset`` paging). ``total`` counts
+    matches up to 1,000 (``totalCapped`` says there are more)."""
     filters = StudyFilter(
         patient_text=q,
         patient_name=patient_name,
@@ -64,11 +68,12 @@ def list_studies(
     query = study_query(filters, sort=sort, limit=limit, offset=offset, cursor=cursor)
     service = StudyService(ctx, session)
     page = service.search(user, query)
-    total = service.count(user, query)
+    total = service.count(user, query, cap=TOTAL_CAP + 1)
     return model_response(
         schemas.StudyPageOut(
             studies=[schemas.study_out(row) for row in page.rows],
-            total=total,
+            total=min(total, TOTAL_CAP),
+            total_capped=total > TOTAL_CAP,
             limit=page.limit,
             offset=page.offset,
             has_more=page.has_more,

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from vesalius.common.errors import BadRequest
 from vesalius.studies.access import Access
 from vesalius.studies.attributes import ATTRIBUTES, Attribute, Level, Matching, find
-from vesalius.studies.models import Instance, Patient, Series, Study
+from vesalius.studies.models import Instance, Patient, Series, Study, StudySender
 
 MAX_LIMIT: Final = 1000
 MODELS: Final[dict[Level, Any]] = {
@@ -82,6 +82,11 @@ def check_match(level: Level, match: Mapping[str, str]) -> dict[Attribute, str]:
 def _column(attribute: Attribute) -> InstrumentedAttribute[Any]:
     column: InstrumentedAttribute[Any] = getattr(MODELS[attribute.level], attribute.column)
     return column
+
+
+def _like_literal(value: str) -> str:
+    """``value`` matched as written in a LIKE pattern whose escape character is ``!``."""
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def _like_pattern(value: str) -> str:
@@ -173,8 +178,11 @@ def condition(attribute: Attribute, value: str) -> ColumnElement[bool] | None:
             parts.append(column <= end)
         return and_(*parts)
     if kind == Matching.multi:
+        # The study's own list (``CT\\PT``), framed by separators, holds any of them: no
+        # subquery over the series, so a page of matches stops the scan.
         wanted = [m.strip().upper() for m in re.split(r"[\\,]", value) if m.strip()]
-        return Study.id.in_(select(Series.study_pk).where(Series.modality.in_(wanted)))
+        framed = literal("\\") + Study.modalities_in_study + literal("\\")
+        return or_(*(framed.like(f"%\\{_like_literal(m)}\\%", escape="!") for m in wanted))
     if kind == Matching.number:
         try:
             return column == int(value)
@@ -205,9 +213,6 @@ class StudyQueries:
             raise BadRequest("search studies, series or instances", code="unsupported_level")
         conditions: list[Any] = []
         needs_patient = False
-        visible = access.study_condition()
-        if visible is not None:
-            conditions.append(visible)
         if query.study_uid is not None:
             conditions.append(Study.study_instance_uid == query.study_uid)
         if query.series_uid is not None:
@@ -228,8 +233,18 @@ class StudyQueries:
                 needs_patient = needs_patient or attribute.level == Level.patient
         return conditions, needs_patient
 
-    def _joined(self, stmt: Select[Any], level: Level, *, patient: bool) -> Select[Any]:
+    def _joined(
+        self, stmt: Select[Any], access: Access, level: Level, *, patient: bool
+    ) -> Select[Any]:
+        """The tables a query reads. The access rule is a join on the caller's own
+        ``study_senders`` rows (its primary key makes it one row per study), so a clinician's
+        newest studies are read in that index's order and the scan stops after a page."""
         stmt = stmt.select_from(Study)
+        if access.user_id is not None:
+            stmt = stmt.join(
+                StudySender,
+                and_(StudySender.study_pk == Study.id, StudySender.user_id == access.user_id),
+            )
         if patient:
             stmt = stmt.join(Patient, Patient.id == Study.patient_pk)
         if DEPTH[level] >= DEPTH[Level.series]:
@@ -247,7 +262,8 @@ class StudyQueries:
             columns.append(Series.id.label("series_pk"))
         if level == Level.instance:
             columns += [Instance.image_id.label("image_id"), Instance.transfer_syntax_uid]
-        return self._joined(select(*columns), level, patient=True).where(*conditions)
+        stmt = self._joined(select(*columns), access, level, patient=True)
+        return self._ordered(stmt.where(*conditions), access, query)
 
     def search(self, access: Access, query: Query) -> QueryPage:
         if not 1 <= query.limit <= MAX_LIMIT:
@@ -259,7 +275,6 @@ class StudyQueries:
         if query.offset < 0:
             raise BadRequest("offset must not be negative", code="invalid_offset")
         stmt = self._statement(access, query)
-        stmt = self._ordered(stmt, query)
         rows = [dict(r._mapping) for r in self.session.execute(stmt)]
         has_more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -276,20 +291,27 @@ class StudyQueries:
             next_after_id=next_after,
         )
 
-    def count(self, access: Access, query: Query) -> int:
-        """How many rows ``search`` would page through: a count over the tables the
-        conditions need (no patient join for an unfiltered list, no row values)."""
+    def count(self, access: Access, query: Query, *, cap: int | None = None) -> int:
+        """How many rows ``search`` would page through, over only the tables the conditions
+        need. With ``cap``, counting stops there (the answer is then ``cap``): an exact count
+        of 100,000 studies costs more than the page itself."""
         conditions, needs_patient = self._conditions(access, query)
-        stmt = self._joined(select(func.count()), query.level, patient=needs_patient)
-        return self.session.scalar(stmt.where(*conditions)) or 0
+        stmt = self._joined(select(literal(1)), access, query.level, patient=needs_patient)
+        stmt = stmt.where(*conditions)
+        if cap is not None:
+            stmt = stmt.limit(cap)
+        counted = select(func.count()).select_from(stmt.subquery())
+        return self.session.scalar(counted) or 0
 
-    def _ordered(self, stmt: Select[Any], query: Query) -> Select[Any]:
+    def _ordered(self, stmt: Select[Any], access: Access, query: Query) -> Select[Any]:
         level = query.level
         if level == Level.study:
             if query.order == "newest":
+                # The same key, read from the table that drives the scan.
+                newest = Study.id if access.user_id is None else StudySender.study_pk
                 if query.after_id is not None:
-                    stmt = stmt.where(Study.id < query.after_id)
-                stmt = stmt.order_by(Study.id.desc())
+                    stmt = stmt.where(newest < query.after_id)
+                stmt = stmt.order_by(newest.desc())
             elif query.order == "date":
                 # Undated studies last on both. SQLite puts NULLs last in a descending order by
                 # itself, and walks ix_studies_study_date_id backwards; PostgreSQL must be

@@ -55,7 +55,8 @@ class InstanceOut(ApiModel):
 
 class StudyPageOut(ApiModel):
     studies: list[StudyOut]
-    total: int
+    total: int  # at most 1,000: see total_capped
+    total_capped: bool
     limit: int
     offset: int
     has_more: bool

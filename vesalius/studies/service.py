@@ -4,7 +4,7 @@ files (``vesalius studies reindex``)."""
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from vesalius.studies.access import Access
 from vesalius.studies.attributes import Level
 from vesalius.studies.indexing import catalogue_instance, recount
 from vesalius.studies.models import Instance
-from vesalius.studies.queries import Query, QueryPage, StudyQueries
+from vesalius.studies.queries import MAX_LIMIT, Query, QueryPage, StudyQueries
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ class StudyService:
         """Rows of ``query.level`` the actor may see (QIDO-RS, C-FIND, the REST API)."""
         return self.queries.search(_access(actor), query)
 
-    def count(self, actor: User | Access, query: Query) -> int:
-        return self.queries.count(_access(actor), query)
+    def count(self, actor: User | Access, query: Query, *, cap: int | None = None) -> int:
+        """Rows ``query`` matches (at most ``cap``: counting stops there)."""
+        return self.queries.count(_access(actor), query, cap=cap)
 
     # -- one study, one series ------------------------------------------------------------------
     def study(self, actor: User | Access, study_uid: str) -> StudyDetail:
@@ -67,9 +68,7 @@ class StudyService:
         found = self.queries.search(access, Query(Level.study, study_uid=study_uid, limit=1))
         if not found.rows:
             raise NotFound("no such study", code="study_not_found", details={"uid": study_uid})
-        series = self.queries.search(
-            access, Query(Level.series, study_uid=study_uid, limit=1000)
-        ).rows
+        series = self._all(access, Query(Level.series, study_uid=study_uid))
         thumbnails = self._first_images([s["series_pk"] for s in series])
         return StudyDetail(found.rows[0], series, thumbnails)
 
@@ -80,11 +79,20 @@ class StudyService:
         )
         if not found.rows:
             raise NotFound("no such series", code="series_not_found", details={"uid": series_uid})
-        instances = self.queries.search(
-            access,
-            Query(Level.instance, study_uid=study_uid, series_uid=series_uid, limit=1000),
-        ).rows
+        instances = self._all(
+            access, Query(Level.instance, study_uid=study_uid, series_uid=series_uid)
+        )
         return SeriesDetail(found.rows[0], instances)
+
+    def _all(self, access: Access, query: Query) -> list[dict[str, Any]]:
+        """Every row of ``query``, a page of ``MAX_LIMIT`` at a time (a CT series can hold
+        thousands of instances)."""
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = self.queries.search(access, replace(query, limit=MAX_LIMIT, offset=len(rows)))
+            rows += page.rows
+            if not page.has_more:
+                return rows
 
     def _first_images(self, series_pks: list[int]) -> dict[int, int]:
         if not series_pks:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from vesalius.accounts.deps import Principal
 from vesalius.common.errors import AppError, BadRequest
 from vesalius.context import AppContext
+from vesalius.studies.api import TOTAL_CAP
 from vesalius.studies.filters import StudyFilter, study_query
 from vesalius.studies.schemas import StudyOut, study_out
 from vesalius.studies.service import StudyService
@@ -59,6 +60,7 @@ def _day(text: str) -> date | None:
 class Listing:
     studies: list[StudyOut]
     total: int
+    capped: bool
     next_cursor: str | None
     next_offset: int | None
 
@@ -130,9 +132,11 @@ class StudiesPage:
             service = StudyService(self.ctx, session)
             page = service.search(principal.user, query)
             more_by_offset = page.has_more and choices.sort != "newest"
+            total = service.count(principal.user, query, cap=TOTAL_CAP + 1)
             return Listing(
                 studies=[study_out(row) for row in page.rows],
-                total=service.count(principal.user, query),
+                total=min(total, TOTAL_CAP),
+                capped=total > TOTAL_CAP,
                 next_cursor=str(page.next_after_id) if page.next_after_id else None,
                 next_offset=offset + len(page.rows) if more_by_offset else None,
             )
