@@ -71,14 +71,14 @@ def test_ordinary_images_stay_outside_any_study(
 def test_the_same_instance_sent_again_is_already_stored_not_copied(
     client: TestClient, ctx: AppContext, make_user: MakeUser
 ) -> None:
-    first, second = make_user(Role.clinician), make_user(Role.clinician)
+    first = make_user(Role.clinician)
     study = make_study()
     body = upload(client, login(client, first.email), study.files[:2])
     stored_ids = [image["id"] for image in body["images"]]
     blobs_before = originals(ctx)
 
-    # The same two instances and one new one, from another clinician.
-    again = upload(client, login(client, second.email), study.files[:3])
+    # The same two instances and one new one, from the same clinician.
+    again = upload(client, login(client, first.email), study.files[:3])
     assert [a["imageId"] for a in again["alreadyStored"]] == stored_ids
     assert [a["sopInstanceUid"] for a in again["alreadyStored"]] == study.sop_uids[:2]
     assert [a["filename"] for a in again["alreadyStored"]] == ["s1-i1.dcm", "s1-i2.dcm"]
@@ -89,12 +89,29 @@ def test_the_same_instance_sent_again_is_already_stored_not_copied(
         assert session.scalar(select(func.count()).select_from(Image)) == 3
         row = session.scalars(select(Study)).one()
         assert row.number_of_instances == 3
-        senders = set(session.scalars(select(StudySender.user_id)))
-        assert senders == {first.id, second.id}
 
-    # The second clinician sent it too, so they may open the first one's image.
-    response = client.get(f"/api/images/{stored_ids[0]}", headers=login(client, second.email))
-    assert response.status_code == 200
+
+def test_another_user_sending_a_stored_instance_keeps_it_in_their_gallery(
+    client: TestClient, ctx: AppContext, make_user: MakeUser
+) -> None:
+    """Their upload must not vanish from their gallery; the study still counts the instance
+    once, and they are a sender of it (so they see the whole study)."""
+    first, second = make_user(Role.clinician), make_user(Role.researcher)
+    study = make_study()
+    upload(client, login(client, first.email), study.files)
+    headers = login(client, second.email)
+    body = upload(client, headers, study.files[:1])
+    assert body["alreadyStored"] == [] and len(body["images"]) == 1
+    gallery = client.get("/api/images", headers=headers).json()
+    assert [image["id"] for image in gallery["images"]] == [body["images"][0]["id"]]
+    with ctx.db.read_session() as session:
+        assert session.scalars(select(Study)).one().number_of_instances == 5
+        assert set(session.scalars(select(StudySender.user_id))) == {first.id, second.id}
+    listed = client.get("/api/studies", headers=headers).json()
+    assert [s["studyInstanceUid"] for s in listed["studies"]] == [study.study_uid]
+    # Sent again by the same researcher: now it is already stored (their own copy).
+    again = upload(client, headers, study.files[:1])
+    assert [a["imageId"] for a in again["alreadyStored"]] == [body["images"][0]["id"]]
 
 
 def test_twice_in_one_request_is_stored_once(

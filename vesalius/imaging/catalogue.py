@@ -32,8 +32,11 @@ class Sender:
 
 
 class Catalogue(Protocol):
-    def stored_image_id(self, session: Session, sop_instance_uid: str) -> int | None:
-        """The image already holding this SOP Instance UID, if any."""
+    def stored_image_id(
+        self, session: Session, sop_instance_uid: str, sender: Sender
+    ) -> int | None:
+        """The image of ``sender``'s owner already holding this SOP Instance UID, if any.
+        Another user's copy does not count: their upload must stay in their own gallery."""
         ...
 
     def note_sent(self, session: Session, image_id: int, sender: Sender) -> None:
@@ -61,7 +64,9 @@ class Catalogue(Protocol):
 
 
 class NoCatalogue:
-    def stored_image_id(self, session: Session, sop_instance_uid: str) -> int | None:
+    def stored_image_id(
+        self, session: Session, sop_instance_uid: str, sender: Sender
+    ) -> int | None:
         return None
 
     def note_sent(self, session: Session, image_id: int, sender: Sender) -> None:

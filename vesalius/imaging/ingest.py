@@ -83,7 +83,7 @@ class IngestService:
         result = Ingested()
         for item in files:
             uid = item.dicom.sop_instance_uid if item.dicom is not None else None
-            stored_id = catalogue.stored_image_id(self.session, uid) if uid else None
+            stored_id = catalogue.stored_image_id(self.session, uid, sender) if uid else None
             if stored_id is not None and not self.ctx.settings.dicom_overwrite:
                 catalogue.note_sent(self.session, stored_id, sender)
                 result.already_stored.append((item, stored_id))

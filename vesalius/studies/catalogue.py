@@ -4,7 +4,7 @@ what imaging calls when DICOM images are recorded, replaced, deleted or opened."
 import logging
 
 from pydicom.dataset import Dataset
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from vesalius.accounts.models import User
@@ -23,9 +23,16 @@ class StudyCatalogue:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def stored_image_id(self, session: Session, sop_instance_uid: str) -> int | None:
+    def stored_image_id(
+        self, session: Session, sop_instance_uid: str, sender: Sender
+    ) -> int | None:
+        # Per owner: a second user's copy is kept as their own image (outside the study,
+        # whose instance keeps the first image), so it stays in their gallery; they are
+        # noted as a sender of the study when it is recorded.
         return session.scalar(
-            select(Instance.image_id).where(Instance.sop_instance_uid == sop_instance_uid)
+            select(func.min(Image.id)).where(
+                Image.sop_instance_uid == sop_instance_uid, Image.user_id == sender.owner_id
+            )
         )
 
     def note_sent(self, session: Session, image_id: int, sender: Sender) -> None:
