@@ -5,7 +5,7 @@ filter and scroll the gallery, delete, and watch and retry jobs as an administra
 import hashlib
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -355,8 +355,8 @@ def test_failed_conversion_retry_in_the_queue_monitor_and_refusals(
     expect(again).to_have_attribute("data-finished-at", re.compile("."), timeout=CONVERSION_MS)
     expect(again).not_to_have_attribute("data-finished-at", first_failure, timeout=CONVERSION_MS)
 
-    # Jobs that are running or waiting: a job row written as a worker would leave it (no
-    # queue message is sent, so nothing picks these two up).
+    # Jobs that are running or waiting: job rows written as a worker would leave them (the
+    # running one has a fresh heartbeat; the waiting one is not due for an hour).
     running_id, waiting_id = _stalled_jobs(seed)
     running = page.get_by_test_id("queue-running").locator(f'[data-job-id="{running_id}"]')
     expect(running.get_by_test_id("job-progress")).to_have_attribute("aria-valuenow", "0.4")
@@ -388,7 +388,14 @@ def _stalled_jobs(ctx: AppContext) -> tuple[int, int]:
             started_at=now,
             heartbeat_at=now,
         )
-        waiting = Job(queue="thumbnails", type="convert_image", input={"imageId": 0})
+        # Queued to run in an hour: the jobs table is the queue, so a job due now would be
+        # claimed by an idle worker's periodic re-check before the page could show it.
+        waiting = Job(
+            queue="thumbnails",
+            type="convert_image",
+            input={"imageId": 0},
+            run_after=now + timedelta(hours=1),
+        )
         session.add_all([running, waiting])
         session.commit()
         return running.id, waiting.id

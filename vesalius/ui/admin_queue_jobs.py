@@ -189,8 +189,10 @@ class JobTable:
     def _waiting_cells(self, job: JobRow) -> None:
         with ui.element("td"):
             ui.badge(job.status.value, color=JOB_STATUS_COLORS[job.status])
-            if job.status == JobStatus.retrying and job.run_after is not None:
-                ui.label(f"next try {when(job.run_after)}").classes("text-caption text-grey-7")
+            if job.run_after is not None:
+                # A retry waits for its back-off; a queued job may be scheduled for later.
+                due = "next try" if job.status == JobStatus.retrying else "not before"
+                ui.label(f"{due} {when(job.run_after)}").classes("text-caption text-grey-7")
         with ui.element("td"):
             ui.label(f"{job.attempts} of {job.max_attempts}")
         with ui.element("td"):
