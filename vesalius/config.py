@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     max_upload_files: int = Field(default=100, ge=1)
     max_image_pixels: int = Field(default=16384 * 16384, ge=1)
+    # Segmentation models: one folder per ONNX model (model.onnx + model.json).
+    models_dir: Path | None = None
 
     # The same SOP Instance UID sent again replaces the stored instance (else it is kept once).
     dicom_overwrite: bool = False

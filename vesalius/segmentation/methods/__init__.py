@@ -38,6 +38,10 @@ class MethodInfo:
     # JSON-schema-like description of each parameter: {name: {type, default, min, max,
     # enum, description}}; the UI builds its form from it.
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # A method that is listed but cannot run (e.g. a model folder with a bad model.json):
+    # ``reason`` says why; running it is a 422 ``model_unavailable``.
+    available: bool = True
+    reason: str | None = None
 
 
 class Method(Protocol):
@@ -87,5 +91,6 @@ def invalid_params(field_name: str, message: str) -> UnprocessableEntity:
     )
 
 
-# The built-in method registers itself on import.
+# Each source registers itself on import (classical first: it is the default).
 from vesalius.segmentation.methods import classical as _classical  # noqa: E402, F401
+from vesalius.segmentation.methods import onnx as _onnx  # noqa: E402, F401
