@@ -94,3 +94,4 @@ def invalid_params(field_name: str, message: str) -> UnprocessableEntity:
 # Each source registers itself on import (classical first: it is the default).
 from vesalius.segmentation.methods import classical as _classical  # noqa: E402, F401
 from vesalius.segmentation.methods import onnx as _onnx  # noqa: E402, F401
+from vesalius.segmentation.methods import trainable as _trainable  # noqa: E402, F401

@@ -25,40 +25,9 @@ from vesalius.segmentation.methods import (
     register_source,
 )
 from vesalius.segmentation.methods.classical import parse_declared
-from vesalius.segmentation.methods.postprocess import labels_from_maps
+from vesalius.segmentation.methods.postprocess import PARAMS, labels_from_maps
 
 KINDS = ("foreground", "boundary", "distance")
-
-PARAMS: dict[str, dict[str, Any]] = {
-    "threshold": {
-        "type": "number",
-        "default": 0.5,
-        "min": 0,
-        "max": 1000,
-        "description": "Map value above which a pixel is a cell (a distance map: pixels).",
-    },
-    "diameter": {
-        "type": "number",
-        "default": None,
-        "min": 3,
-        "max": 500,
-        "description": "Expected cell diameter in pixels; empty: estimated from the map.",
-    },
-    "split_sensitivity": {
-        "type": "number",
-        "default": 0.5,
-        "min": 0,
-        "max": 1,
-        "description": "0 never splits touching cells, 1 splits eagerly.",
-    },
-    "min_area": {
-        "type": "integer",
-        "default": None,
-        "min": 1,
-        "max": 10_000_000,
-        "description": "Smallest cell kept, in pixels; empty: a fifth of the expected area.",
-    },
-}
 
 
 class ModelSpecError(ValueError):
@@ -253,10 +222,7 @@ class OnnxMethod:
             main,
             boundary=maps[spec.boundary_channel] if spec.boundary_channel is not None else None,
             distance=main if spec.output == "distance" else None,
-            threshold=params["threshold"],
-            diameter=params["diameter"],
-            split_sensitivity=params["split_sensitivity"],
-            min_area=params["min_area"],
+            **params,
         )
         progress(100, "done")
         return result

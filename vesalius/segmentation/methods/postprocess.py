@@ -17,6 +17,38 @@ from vesalius.segmentation.classical import Segmentation, _seeds, estimate_diame
 
 OutputKind = Literal["foreground", "boundary", "distance"]
 
+# The parameters of every method that ends in labels_from_maps.
+PARAMS: dict[str, dict[str, Any]] = {
+    "threshold": {
+        "type": "number",
+        "default": 0.5,
+        "min": 0,
+        "max": 1000,
+        "description": "Map value above which a pixel is a cell (a distance map: pixels).",
+    },
+    "diameter": {
+        "type": "number",
+        "default": None,
+        "min": 3,
+        "max": 500,
+        "description": "Expected cell diameter in pixels; empty: estimated from the map.",
+    },
+    "split_sensitivity": {
+        "type": "number",
+        "default": 0.5,
+        "min": 0,
+        "max": 1,
+        "description": "0 never splits touching cells, 1 splits eagerly.",
+    },
+    "min_area": {
+        "type": "integer",
+        "default": None,
+        "min": 1,
+        "max": 10_000_000,
+        "description": "Smallest cell kept, in pixels; empty: a fifth of the expected area.",
+    },
+}
+
 
 def labels_from_maps(
     intensity: np.ndarray,
