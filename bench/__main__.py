@@ -22,6 +22,7 @@ BENCHES = {
     "analytics": "bench.analytics",
     "ingest": "bench.ingest",
     "studies": "bench.studies",
+    "events": "bench.events",
 }
 
 

@@ -133,6 +133,8 @@ class Server:
     pid: int
     send: Callable[[httpx.Client, bytes], None]
     ready_count: Callable[[], int]
+    url: str = ""
+    token: str = ""  # an administrator's access token (Vesalius)
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> None:
@@ -190,8 +192,10 @@ def vesalius_server(base: Path, **overrides: str) -> Iterator[Server]:
         # The worker processes start after the web process answers: wait until each has
         # written its heartbeat row (it imports its codecs first), so no phase pays for that.
         expected = int(overrides.get("VESALIUS_WORKER_PROCESSES", min(4, os.cpu_count() or 1)))
+        if "VESALIUS_DATABASE_URL" in overrides:
+            expected = 0  # the heartbeat rows are read from the SQLite file only
         deadline = time.monotonic() + 60
-        while _worker_rows(database) < expected and time.monotonic() < deadline:
+        while expected and _worker_rows(database) < expected and time.monotonic() < deadline:
             time.sleep(0.1)
 
         def send(client: httpx.Client, data: bytes) -> None:
@@ -209,7 +213,7 @@ def vesalius_server(base: Path, **overrides: str) -> Iterator[Server]:
                     db.execute("SELECT count(*) FROM images WHERE status='ready'").fetchone()[0]
                 )
 
-        yield Server("Vesalius", process.pid, send, ready)
+        yield Server("Vesalius", process.pid, send, ready, url=url, token=token)
     finally:
         process.terminate()
         try:

@@ -131,6 +131,9 @@ class DomainHub:
     commands: list[tuple[str, Ref[Callable[..., Any]]]] = field(default_factory=list)
     body_limits: list[tuple[str, Callable[["Settings"], int]]] = field(default_factory=list)
     middlewares: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    health_sections: list[tuple[str, Callable[["AppContext"], dict[str, Any]]]] = field(
+        default_factory=list
+    )
 
     # -- HTTP ---------------------------------------------------------------------------------
     def router(self, router: "APIRouter") -> None:
@@ -149,6 +152,11 @@ class DomainHub:
         """An ASGI middleware around the routes (inside the request-id, metrics and security
         layers, so it sees the request id and its errors already shaped)."""
         self.middlewares.append((middleware, options))
+
+    def health(self, name: str, section: Callable[["AppContext"], dict[str, Any]]) -> None:
+        """``GET /health`` carries ``section(ctx)`` under ``name`` (cheap figures only: it is
+        polled by load balancers)."""
+        self.health_sections.append((name, section))
 
     # -- background work ------------------------------------------------------------------------
     def queue(

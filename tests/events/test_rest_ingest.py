@@ -184,3 +184,17 @@ def test_the_hub_feeds_its_own_requests_into_the_stream(
     ).json()
     assert page["events"][0]["route"] == "/api/auth/login"
     assert page["events"][0]["statusCode"] == 200
+
+
+def test_health_shows_what_the_ingest_pipeline_has_done(
+    client: TestClient, ingest_key: dict[str, str]
+) -> None:
+    sent = event()
+    client.post("/api/events", json=sent, headers=ingest_key)
+    client.post("/api/events", json=sent, headers=ingest_key)
+    client.post("/api/events", json={"events": [event(), {"type": "x"}]}, headers=ingest_key)
+    figures = client.get("/health").json()["events"]
+    assert (figures["accepted"], figures["duplicates"], figures["rejected"]) == (2, 1, 1)
+    assert figures["openSockets"] == 0
+    assert figures["writeLagSeconds"] >= 0
+    assert "ingestRate" in figures and "windowLagSeconds" in figures

@@ -67,6 +67,7 @@ def register(hub: DomainHub) -> None:
     hub.component(Senders, Senders)
     hub.component(LiveFigures, LiveFigures)
     hub.middleware(SelfFeedMiddleware)
+    hub.health("events", lambda ctx: ctx.component(EventIngest).health())
     hub.while_serving(_serving)
     hub.page("vesalius.ui.events_live:register")
     hub.page("vesalius.ui.ingest_keys:register")

@@ -25,6 +25,12 @@ WINDOWS = {"1s": 1, "5s": 5, "60s": 60}
 KEPT_SECONDS = 61
 MAX_KEYS = 500  # routes, types or clients per bucket; the rest are "(other)"
 MAX_CLIENT_BUCKETS = 100  # clients with a breakdown of their own (for ?clientId=)
+# A second's exact sets are the bulk of the state (61 buckets, users and sessions each), so a
+# bucket folds into its 4 KiB sketch sooner than a window does: a window stays exact up to
+# ``limit`` distinct values while each of its seconds saw at most this many. Per-client
+# buckets fold sooner still: there are up to a hundred of them per second.
+BUCKET_EXACT_LIMIT = 1024
+CLIENT_BUCKET_EXACT_LIMIT = 128
 OTHER = "(other)"
 TOP_ROUTES = 10
 BIN_BASE = math.log(1.1)
@@ -184,7 +190,7 @@ class LocalWindows:
         with self._lock:
             bucket = self._all.get(second)
             if bucket is None:
-                bucket = self._all[second] = Bucket(second, self.limit)
+                bucket = self._all[second] = Bucket(second, min(self.limit, BUCKET_EXACT_LIMIT))
                 self._clients[second] = {}
                 self._expire(second)
             per_client = self._clients[second]
@@ -195,7 +201,9 @@ class LocalWindows:
                 if own is None:
                     if len(per_client) >= MAX_CLIENT_BUCKETS:
                         continue
-                    own = per_client[client] = Bucket(second, self.limit)
+                    own = per_client[client] = Bucket(
+                        second, min(self.limit, CLIENT_BUCKET_EXACT_LIMIT)
+                    )
                 own.add(row)
 
     def _expire(self, now: int) -> None:

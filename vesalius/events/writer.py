@@ -26,12 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vesalius.db import Database
-from vesalius.events.models import Event
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +69,6 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._oldest_waiting = 0.0
-        table = Event.__table__
-        assert isinstance(table, Table)
-        dialect = postgresql if not db.is_sqlite else sqlite
-        self._insert = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(table.c.event_id)
-        )
 
     def start(self) -> None:
         with self._lock:
@@ -154,7 +143,7 @@ class GroupCommitWriter:
                 if self.db.is_sqlite:
                     inserted = _insert_sqlite(session, unique_rows)
                 else:
-                    inserted = set(session.scalars(self._insert, unique_rows))
+                    inserted = _insert_postgres(session, unique_rows)
                 session.commit()
         except Exception as error:
             self.stats.failures += 1
@@ -234,3 +223,52 @@ def _insert_sqlite(session: Session, rows: list[Row]) -> set[str]:
     finally:
         cursor.close()
     return inserted
+
+
+POSTGRES_INSERT = (
+    "INSERT INTO events (event_id, type, occurred_at, received_at, client_id, session_id,"
+    " user_id, route, status_code, duration_ms, properties)"
+    " SELECT e, t, o, r, c, s, u, ro, sc, d, p::json FROM unnest("
+    "%b::text[], %b::text[], %b::timestamp[], %b::timestamp[], %b::text[], %b::text[],"
+    " %b::text[], %b::text[], %b::smallint[], %b::float8[], %b::text[])"
+    " AS x(e, t, o, r, c, s, u, ro, sc, d, p)"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # The columns are UTCDateTime: naive UTC in a TIMESTAMP column.
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _insert_postgres(session: Session, rows: list[Row]) -> set[str]:
+    """The whole batch as one statement: one array per column, unnested by the server. A
+    multi-row INSERT … RETURNING built by SQLAlchemy cost ~140 µs a row in Python (7,000
+    rows/s, the ceiling of WebSocket ingest on PostgreSQL); this is a few µs a row."""
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    dumps = json.dumps
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(11))
+    for row in rows:
+        properties = row["properties"]
+        values = (
+            row["event_id"],
+            row["type"],
+            _naive_utc(row["occurred_at"]),
+            _naive_utc(row["received_at"]),
+            row["client_id"],
+            row["session_id"],
+            row["user_id"],
+            row["route"],
+            row["status_code"],
+            row["duration_ms"],
+            dumps(properties) if properties is not None else None,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    cursor = raw.cursor()
+    try:
+        cursor.execute(POSTGRES_INSERT, columns)
+        return {found[0] for found in cursor.fetchall()}
+    finally:
+        cursor.close()

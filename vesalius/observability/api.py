@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from vesalius import __version__
 from vesalius.deps import ContextDep
+from vesalius.domains import hub
 from vesalius.migrations import pending_migrations
 
 router = APIRouter(tags=["health"])
@@ -46,16 +47,20 @@ def health(ctx: ContextDep) -> JSONResponse:
         **_storage_usage(str(ctx.settings.resolved_data_dir)),
     }
     overall = "ok" if database["status"] == "ok" and queue["status"] == "ok" else "degraded"
-    return JSONResponse(
-        {
-            "status": overall,
-            "version": __version__,
-            "mode": "scaled" if ctx.settings.redis_url else "embedded",
-            "database": database,
-            "queue": queue,
-            "storage": storage,
-        }
-    )
+    body: dict[str, Any] = {
+        "status": overall,
+        "version": __version__,
+        "mode": "scaled" if ctx.settings.redis_url else "embedded",
+        "database": database,
+        "queue": queue,
+        "storage": storage,
+    }
+    for name, section in hub().health_sections:
+        try:
+            body[name] = section(ctx)
+        except Exception as exc:  # reported, not raised, as above
+            body[name] = {"status": "error", "error": type(exc).__name__}
+    return JSONResponse(body)
 
 
 @router.get("/health/ready")
